@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_PASSWORD, load_demo_accounts
+
+
+class Command(BaseCommand):
+    help = "Loads the demo organisations and accounts (idempotent; everything is marked demo)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = load_demo_accounts()
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
+        for user in users:
+            self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}")

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Organisation(models.Model):
+    """An evaluation office, a cloud vendor, or a government body that owns clouds."""
+
+    class Kind(models.TextChoices):
+        OFFICE = "office", _("Evaluation office")
+        VENDOR = "vendor", _("Cloud vendor")
+        GOVERNMENT = "government", _("Government organisation")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person using the portal. Every user has exactly one role."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        ASSESSOR = "assessor", _("Assessor")
+        VENDOR = "vendor", _("Vendor")
+        OWNER = "owner", _("Cloud owner")
+        AUDITOR = "auditor", _("Auditor")
+
+    # Which kind of organisation each role must (or may) belong to.
+    ROLE_ORGANISATION_KIND: dict[str, str | None] = {
+        Role.ADMIN: Organisation.Kind.OFFICE,
+        Role.ASSESSOR: None,
+        Role.VENDOR: Organisation.Kind.VENDOR,
+        Role.OWNER: Organisation.Kind.GOVERNMENT,
+        Role.AUDITOR: None,
+    }
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role not in self.Role.values:
+            raise ValidationError({"role": _("Choose one of the roles.")})
+        required_kind = self.ROLE_ORGANISATION_KIND[self.role]
+        if self.role in (self.Role.VENDOR, self.Role.OWNER) and self.organisation is None:
+            raise ValidationError(
+                {
+                    "organisation": _("A %(role)s must belong to an organisation.")
+                    % {"role": self.get_role_display()}
+                }
+            )
+        if (
+            required_kind is not None
+            and self.organisation is not None
+            and self.organisation.kind != required_kind
+        ):
+            raise ValidationError(
+                {
+                    "organisation": _("A %(role)s must belong to a %(kind)s.")
+                    % {
+                        "role": self.get_role_display(),
+                        "kind": Organisation.Kind(required_kind).label,
+                    }
+                }
+            )
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def is_assessor(self) -> bool:
+        return self.role == self.Role.ASSESSOR
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.role == self.Role.VENDOR
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == self.Role.AUDITOR

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from accounts.models import User
+
+from .models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    acting_user: User | None,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Adds one audit event. Call it inside the transaction of the change it records.
+
+    ``action`` is a dotted code, ``<app>.<thing>.<past-tense verb>`` such as
+    ``assessments.assessment.submitted``. ``changes`` must be JSON-serialisable.
+    """
+    if action.count(".") < 2:
+        raise ValueError(f"Audit action {action!r} is not a dotted <app>.<thing>.<verb> code.")
+    event = AuditEvent(
+        action=action,
+        actor=acting_user if acting_user is not None and acting_user.pk else None,
+        actor_label=acting_user.get_username() if acting_user is not None else "",
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:255] if target is not None else "",
+        changes=changes or {},
+    )
+    event.full_clean()
+    event.save()
+    return event
