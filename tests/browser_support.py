@@ -1,0 +1,74 @@
+"""Playwright for Python driving Debian's Chromium; never a downloaded browser.
+
+Fixtures: ``browser`` (one Chromium per session), ``page`` (a fresh context per test), and the
+helper ``sign_in``. Browser tests use pytest-django's ``live_server``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+# Playwright's sync API runs an event loop in this thread; the live server and the ORM calls in
+# the test body are still plain synchronous code, so Django's async guard must stand aside.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make bootstrap` (installs chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object, transactional_db: None) -> Iterator[object]:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        locale="zh-CN", viewport={"width": 1280, "height": 860}
+    )
+    context.set_default_timeout(15_000)
+    browser_page = context.new_page()
+    yield browser_page
+    context.close()
+
+
+def sign_in(page: object, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Signs in through the real login form and waits for the dashboard."""
+    page.goto(f"{base_url}/login/")  # type: ignore[attr-defined]
+    page.fill("#id_username", username)  # type: ignore[attr-defined]
+    page.fill("#id_password", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit].button--primary")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base_url}/")  # type: ignore[attr-defined]
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Saves a full-page PNG under var/screenshots/ for a person to look at."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path

@@ -1,0 +1,100 @@
+"""Fixtures shared by the whole suite: one user per role, and an outsider.
+
+The suite runs against real PostgreSQL and Redis (``make test`` sets DATABASE_URL and REDIS_URL).
+Tasks run eagerly in the test process unless a test asks for the real worker (``worker`` marker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+
+from accounts.models import Organisation, User
+from govcloud_eval.celery import app as celery_app
+
+from .factories import OrganisationFactory, UserFactory
+
+pytest_plugins = ["tests.browser_support"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks run in-process unless the test is about the worker."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def office(db: None) -> Organisation:
+    return OrganisationFactory(kind=Organisation.Kind.OFFICE, name="评估办公室")
+
+
+@pytest.fixture
+def vendor_org(db: None) -> Organisation:
+    return OrganisationFactory(kind=Organisation.Kind.VENDOR, name="浪潮软件集团有限公司")
+
+
+@pytest.fixture
+def other_vendor_org(db: None) -> Organisation:
+    return OrganisationFactory(kind=Organisation.Kind.VENDOR, name="北京京东叁佰陆拾度电子商务有限公司")
+
+
+@pytest.fixture
+def government_org(db: None) -> Organisation:
+    return OrganisationFactory(kind=Organisation.Kind.GOVERNMENT, name="济南市大数据局")
+
+
+@pytest.fixture
+def admin(office: Organisation) -> User:
+    return UserFactory(
+        username="office_admin", role=User.Role.ADMIN, organisation=office,
+        is_staff=True, is_superuser=True,
+    )
+
+
+@pytest.fixture
+def assessor(office: Organisation) -> User:
+    return UserFactory(username="expert", role=User.Role.ASSESSOR, organisation=office)
+
+
+@pytest.fixture
+def vendor(vendor_org: Organisation) -> User:
+    return UserFactory(username="vendor_a", role=User.Role.VENDOR, organisation=vendor_org)
+
+
+@pytest.fixture
+def outsider_vendor(other_vendor_org: Organisation) -> User:
+    """A vendor of another organisation: must never see the first vendor's things."""
+    return UserFactory(username="vendor_b", role=User.Role.VENDOR, organisation=other_vendor_org)
+
+
+@pytest.fixture
+def owner(government_org: Organisation) -> User:
+    return UserFactory(username="owner_a", role=User.Role.OWNER, organisation=government_org)
+
+
+@pytest.fixture
+def auditor(office: Organisation) -> User:
+    return UserFactory(username="audit_a", role=User.Role.AUDITOR, organisation=office)
+
+
+@pytest.fixture
+def users_by_role(
+    admin: User, assessor: User, vendor: User, owner: User, auditor: User
+) -> dict[str, User]:
+    return {u.role: u for u in (admin, assessor, vendor, owner, auditor)}
+
+
+def client_for(user: User | None) -> Client:
+    """A test client signed in as ``user`` (anonymous for None)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
