@@ -16,19 +16,28 @@ from govcloud_eval.celery import app as celery_app
 
 from .factories import OrganisationFactory, UserFactory
 
-pytest_plugins = ["tests.browser_support"]
+pytest_plugins = ["tests.browser_support", "tests.worker_support"]
 
 
 @pytest.fixture(autouse=True)
 def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tasks run in-process unless the test is about the worker."""
     if request.node.get_closest_marker("worker"):
+        celery_app.conf.task_always_eager = False
         yield
         return
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    # Real hashing costs ~0.25 s a user; the tests are not about its strength.
+    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]
 
 
 @pytest.fixture
@@ -43,7 +52,9 @@ def vendor_org(db: None) -> Organisation:
 
 @pytest.fixture
 def other_vendor_org(db: None) -> Organisation:
-    return OrganisationFactory(kind=Organisation.Kind.VENDOR, name="北京京东叁佰陆拾度电子商务有限公司")
+    return OrganisationFactory(
+        kind=Organisation.Kind.VENDOR, name="北京京东叁佰陆拾度电子商务有限公司"
+    )
 
 
 @pytest.fixture
@@ -54,8 +65,11 @@ def government_org(db: None) -> Organisation:
 @pytest.fixture
 def admin(office: Organisation) -> User:
     return UserFactory(
-        username="office_admin", role=User.Role.ADMIN, organisation=office,
-        is_staff=True, is_superuser=True,
+        username="office_admin",
+        role=User.Role.ADMIN,
+        organisation=office,
+        is_staff=True,
+        is_superuser=True,
     )
 
 

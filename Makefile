@@ -1,0 +1,59 @@
+# The commands a person types. `make run` serves the portal; `make test` runs the whole suite on
+# real PostgreSQL, Redis and a Celery worker. Both install whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY := .venv/bin/python
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/govcloud_eval
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+PYTEST_ARGS ?=
+
+.PHONY: help run test bootstrap bootstrap-test setup demo lint format messages check bench clean
+
+help:
+	@echo "make run    serve the portal at http://127.0.0.1:$(PORT) with demo data (SQLite, tasks in-process)"
+	@echo "make test   the whole suite on PostgreSQL, Redis, a real Celery worker and Chromium"
+	@echo "make lint   ruff and the migrations check"
+	@echo "make messages   extract and compile translations"
+
+bootstrap:
+	@scripts/bootstrap.sh run
+
+bootstrap-test:
+	@scripts/bootstrap.sh test
+
+# Migrate, load the default catalogs and the demo data. Idempotent.
+setup: bootstrap
+	@$(PY) manage.py migrate --noinput
+	@$(PY) manage.py load_demo
+
+run: setup
+	@echo ""
+	@echo "  govcloud_eval is starting at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	@echo ""
+	@exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: bootstrap-test
+	@scripts/services.sh
+	@export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)"; \
+	  .venv/bin/ruff check . && \
+	  $(PY) manage.py makemigrations --check --dry-run && \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap-test
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@$(PY) manage.py makemigrations --check --dry-run
+
+format:
+	@.venv/bin/ruff format .
+	@.venv/bin/ruff check --fix .
+
+# Extract new strings into the .po files (then translate them), and compile the .mo files.
+messages: bootstrap
+	@$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
+	@$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache
