@@ -16,11 +16,12 @@ from .models import Organisation, User
 DEMO_PASSWORD = "govcloud-demo"
 
 
-class DemoOrganisation(TypedDict):
+class DemoOrganisation(TypedDict, total=False):
     key: str
     kind: str
     name: str
     name_en: str
+    division_code: str
 
 
 class DemoUser(TypedDict):

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .divisions import AdminLevel, division_lookup
+
 
 class Organisation(models.Model):
     """An evaluation office, a cloud vendor, or a government body that owns clouds."""
@@ -17,6 +19,11 @@ class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200, unique=True)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    # GB/T 2260 code of the area a government organisation serves (济南 370100).
+    division_code = models.CharField(_("administrative-division code"), max_length=6, blank=True)
+    admin_level = models.CharField(
+        _("administrative level"), max_length=12, choices=AdminLevel.choices, blank=True
+    )
     is_demo = models.BooleanField(_("demo data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -27,6 +34,43 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.division_code:
+            if self.kind == self.Kind.GOVERNMENT:
+                raise ValidationError(
+                    {
+                        "division_code": _(
+                            "A government organisation needs its six-digit "
+                            "administrative-division code (GB/T 2260)."
+                        )
+                    }
+                )
+            return
+        division = division_lookup(self.division_code)
+        if division is None:
+            raise ValidationError(
+                {
+                    "division_code": _(
+                        "%(code)s is not a published GB/T 2260 administrative-division code."
+                    )
+                    % {"code": self.division_code}
+                }
+            )
+        if self.admin_level and self.admin_level != division.level:
+            raise ValidationError(
+                {
+                    "admin_level": _("Code %(code)s (%(name)s) is %(level)s, not %(given)s.")
+                    % {
+                        "code": division.code,
+                        "name": division.name_zh,
+                        "level": AdminLevel(division.level).label,
+                        "given": AdminLevel(self.admin_level).label,
+                    }
+                }
+            )
+        self.admin_level = division.level
 
 
 class User(AbstractUser):

@@ -13,18 +13,24 @@ def organisation_create(
     kind: str,
     name: str,
     name_en: str = "",
+    division_code: str = "",
     is_demo: bool = False,
     acting_user: User | None,
 ) -> Organisation:
-    """Creates an organisation. Raises ValidationError (nothing saved) on bad input."""
-    organisation = Organisation(kind=kind, name=name, name_en=name_en, is_demo=is_demo)
+    """Creates an organisation. Raises ValidationError (nothing saved) on bad input.
+
+    A government organisation needs a published GB/T 2260 code; its level follows from it.
+    """
+    organisation = Organisation(
+        kind=kind, name=name, name_en=name_en, division_code=division_code, is_demo=is_demo
+    )
     organisation.full_clean()
     organisation.save()
     audit_record(
         action="accounts.organisation.created",
         acting_user=acting_user,
         target=organisation,
-        changes={"kind": kind, "name": name},
+        changes={"kind": kind, "name": name, "division_code": division_code},
     )
     return organisation
 

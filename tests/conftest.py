@@ -59,7 +59,12 @@ def other_vendor_org(db: None) -> Organisation:
 
 @pytest.fixture
 def government_org(db: None) -> Organisation:
-    return OrganisationFactory(kind=Organisation.Kind.GOVERNMENT, name="济南市大数据局")
+    return OrganisationFactory(
+        kind=Organisation.Kind.GOVERNMENT,
+        name="济南市大数据局",
+        division_code="370100",
+        admin_level="prefecture",
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,279 @@
+"""Reads for the evaluation workflow. Every query a view or API makes starts here, scoped to the
+user: outsiders get nothing (and views turn that into 404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Organisation, User
+from indicators.models import Indicator
+
+from .models import (
+    Answer,
+    Assessment,
+    Assignment,
+    Campaign,
+    Cloud,
+    ConflictDeclaration,
+    Evidence,
+    Rating,
+    Settlement,
+)
+
+# ----------------------------------------------------------------------------------------------
+# Access
+
+
+def assessment_list_for(*, user: User) -> QuerySet[Assessment]:
+    """The assessments a user may see.
+
+    Admins: all. Assessors: those assigned to them. Vendors: their organisation's clouds'.
+    Cloud owners: their organisation's clouds'. Vendors, owners and assessors see nothing of a
+    campaign still in draft. Auditors read the audit trail only.
+    """
+    base = Assessment.objects.select_related("campaign", "cloud", "cloud__owner")
+    if user.role == User.Role.ADMIN:
+        return base
+    visible = base.exclude(campaign__state=Campaign.State.DRAFT)
+    if user.role == User.Role.ASSESSOR:
+        return visible.filter(assignments__assessor=user).distinct()
+    if user.role == User.Role.VENDOR and user.organisation_id:
+        return visible.filter(cloud__vendors=user.organisation_id).distinct()
+    if user.role == User.Role.OWNER and user.organisation_id:
+        return visible.filter(cloud__owner=user.organisation_id)
+    return base.none()
+
+
+def assessment_get_for(*, user: User, pk: int) -> Assessment:
+    """The assessment if the user may see it; Http404 otherwise (never the object)."""
+    try:
+        return assessment_list_for(user=user).get(pk=pk)
+    except Assessment.DoesNotExist:
+        raise Http404 from None
+
+
+def assignment_for(*, user: User, assessment: Assessment) -> Assignment | None:
+    if user.role != User.Role.ASSESSOR:
+        return None
+    return Assignment.objects.filter(assessment=assessment, assessor=user).first()
+
+
+def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
+    if user.role == User.Role.ADMIN:
+        return Campaign.objects.select_related("framework")
+    return Campaign.objects.none()
+
+
+def campaign_get_for(*, user: User, pk: int) -> Campaign:
+    try:
+        return campaign_list_for(user=user).get(pk=pk)
+    except Campaign.DoesNotExist:
+        raise Http404 from None
+
+
+def evidence_get_for(*, user: User, pk: int) -> Evidence:
+    """An evidence file the user may download: through an assessment the user may see."""
+    evidence = Evidence.objects.select_related("assessment", "indicator").filter(pk=pk).first()
+    if (
+        evidence is None
+        or not assessment_list_for(user=user).filter(pk=evidence.assessment_id).exists()
+    ):
+        raise Http404
+    return evidence
+
+
+# ----------------------------------------------------------------------------------------------
+# Indicators of an assessment
+
+
+def indicators_of(*, assessment: Assessment) -> list[Indicator]:
+    """The framework's indicators in catalog order, with dimension and rubric loaded."""
+    return list(
+        Indicator.objects.filter(framework_id=assessment.campaign.framework_id)
+        .select_related("dimension")
+        .prefetch_related("rubric")
+        .order_by("dimension__order", "order")
+    )
+
+
+@dataclass
+class MissingItem:
+    indicator: Indicator
+    problems: list[str] = field(default_factory=list)
+
+
+def answers_missing(*, assessment: Assessment) -> list[MissingItem]:
+    """What the vendor still has to fill in before submitting, indicator by indicator."""
+    from django.utils.translation import gettext as _
+
+    answers = {a.indicator_id: a for a in Answer.objects.filter(assessment=assessment)}
+    missing: list[MissingItem] = []
+    for indicator in indicators_of(assessment=assessment):
+        answer = answers.get(indicator.pk)
+        problems: list[str] = []
+        if indicator.is_mandatory:
+            if answer is None or answer.self_met is None:
+                problems.append(_("say whether it is met"))
+        elif answer is None or answer.self_rating is None:
+            problems.append(_("a self-rating"))
+        if indicator.is_quantitative and (answer is None or answer.value is None):
+            problems.append(_("the measured value"))
+        if answer is None or not answer.explanation.strip():
+            problems.append(_("an explanation"))
+        if problems:
+            missing.append(MissingItem(indicator, problems))
+    return missing
+
+
+def ratings_missing(*, assignment: Assignment) -> list[Indicator]:
+    ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
+    missing = []
+    for indicator in indicators_of(assessment=assignment.assessment):
+        rating = ratings.get(indicator.pk)
+        if rating is None:
+            missing.append(indicator)
+            continue
+        rating.indicator = indicator
+        if not rating.is_complete:
+            missing.append(indicator)
+    return missing
+
+
+# ----------------------------------------------------------------------------------------------
+# Consolidation
+
+
+@dataclass
+class Consolidated:
+    """The assessors' ratings of one indicator and what they amount to."""
+
+    indicator_id: int
+    ratings: list[int | None]
+    mets: list[bool | None]
+    rating: Decimal | None
+    met: bool | None
+    settled: bool
+    disagreement: bool
+
+
+TWO_PLACES = Decimal("0.01")
+
+
+def consolidate(
+    *,
+    indicator: Indicator,
+    ratings: list[Rating],
+    settlement: Settlement | None,
+) -> Consolidated:
+    """Mean of the submitted ratings unless the lead settled it.
+
+    Graded items disagree when two ratings differ by more than one step. Mandatory items
+    disagree when one assessor says met and another not; they count as met only when every
+    assessor says so (or the lead settles it so).
+    """
+    values = [r.rating for r in ratings]
+    mets = [r.met for r in ratings]
+    if indicator.is_mandatory:
+        decided = [m for m in mets if m is not None]
+        disagreement = len(set(decided)) > 1
+        met = (all(decided) if decided else None) if not disagreement else None
+        rating = None
+    else:
+        decided_values = [v for v in values if v is not None]
+        disagreement = bool(decided_values) and max(decided_values) - min(decided_values) > 1
+        rating = (
+            (Decimal(sum(decided_values)) / len(decided_values)).quantize(
+                TWO_PLACES, rounding=ROUND_HALF_UP
+            )
+            if decided_values
+            else None
+        )
+        met = None
+    if settlement is not None:
+        return Consolidated(
+            indicator.pk,
+            values,
+            mets,
+            Decimal(settlement.rating) if settlement.rating is not None else None,
+            settlement.met,
+            True,
+            disagreement,
+        )
+    return Consolidated(indicator.pk, values, mets, rating, met, False, disagreement)
+
+
+def consolidated_ratings(*, assessment: Assessment) -> dict[int, Consolidated]:
+    """Indicator id → consolidated rating, from submitted and in-progress assignments alike."""
+    indicators = indicators_of(assessment=assessment)
+    by_indicator: dict[int, list[Rating]] = {i.pk: [] for i in indicators}
+    for rating in Rating.objects.filter(assignment__assessment=assessment).order_by(
+        "assignment__assigned_at", "assignment_id"
+    ):
+        by_indicator.setdefault(rating.indicator_id, []).append(rating)
+    settlements = {s.indicator_id: s for s in Settlement.objects.filter(assessment=assessment)}
+    return {
+        i.pk: consolidate(indicator=i, ratings=by_indicator[i.pk], settlement=settlements.get(i.pk))
+        for i in indicators
+    }
+
+
+def unsettled_disagreements(*, assessment: Assessment) -> list[int]:
+    return [
+        indicator_id
+        for indicator_id, c in consolidated_ratings(assessment=assessment).items()
+        if c.disagreement and not c.settled
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Conflict of interest
+
+
+def assessor_conflicts(*, assessor: User, cloud: Cloud) -> list[str]:
+    """Why this assessor may not score this cloud; empty when nothing stands in the way."""
+    from django.utils.translation import gettext as _
+
+    parties = {cloud.owner_id: cloud.owner, **{v.pk: v for v in cloud.vendors.all()}}
+    reasons: list[str] = []
+    if assessor.organisation_id in parties:
+        reasons.append(
+            _("%(user)s belongs to %(org)s, a party to this cloud.")
+            % {"user": assessor, "org": parties[assessor.organisation_id]}
+        )
+    for declaration in ConflictDeclaration.objects.filter(
+        assessor=assessor, organisation_id__in=parties
+    ).select_related("organisation"):
+        reasons.append(
+            _("%(user)s declared a link with %(org)s: %(reason)s")
+            % {"user": assessor, "org": declaration.organisation, "reason": declaration.reason}
+        )
+    return reasons
+
+
+# ----------------------------------------------------------------------------------------------
+# Campaign cockpit
+
+
+def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
+    counts = dict(campaign.assessments.values_list("state").annotate(n=Count("id")).order_by())
+    return {state: counts.get(state, 0) for state in Assessment.State.values}
+
+
+def clouds_for_vendor(*, organisation: Organisation) -> QuerySet[Cloud]:
+    return Cloud.objects.filter(vendors=organisation)
+
+
+def assessments_with_assignments(*, campaign: Campaign) -> QuerySet[Assessment]:
+    return (
+        campaign.assessments.select_related("cloud", "cloud__owner")
+        .prefetch_related(
+            Prefetch("assignments", queryset=Assignment.objects.select_related("assessor"))
+        )
+        .annotate(
+            answered=Count("answers", filter=~Q(answers__explanation=""), distinct=True),
+        )
+    )
