@@ -7,6 +7,7 @@ from . import views
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("assessments.urls")),
     path("audit/", include("audit.urls")),
     path("catalogs/", include("indicators.urls")),
     path("api/v1/", include("indicators.api.urls")),

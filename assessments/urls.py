@@ -1,0 +1,15 @@
+"""The workflow's pages. Each journey keeps its views and routes in one module of ``views/``."""
+
+from __future__ import annotations
+
+from .views import assessor, campaigns, evidence, excel, vendor
+
+app_name = "assessments"
+
+urlpatterns = [
+    *vendor.urlpatterns,
+    *assessor.urlpatterns,
+    *campaigns.urlpatterns,
+    *evidence.urlpatterns,
+    *excel.urlpatterns,
+]
