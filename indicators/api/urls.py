@@ -1,7 +1,16 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "indicators_api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("frameworks/", views.FrameworkListView.as_view(), name="framework_list"),
+    path(
+        "frameworks/<slug:code>/<str:version>/",
+        views.FrameworkDetailView.as_view(),
+        name="framework_detail",
+    ),
+]

@@ -1,0 +1,36 @@
+"""Read-only catalog API. Querysets come from the selectors, scoped to the requesting user."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework import generics
+
+from indicators import selectors
+from indicators.models import Framework
+
+from .serializers import FrameworkDetailSerializer, FrameworkSummarySerializer
+
+
+class FrameworkListView(generics.ListAPIView):
+    """Every framework version the user may read, newest first within each code."""
+
+    serializer_class = FrameworkSummarySerializer
+
+    def get_queryset(self) -> QuerySet[Framework]:
+        return selectors.framework_list(user=self.request.user)  # type: ignore[arg-type]
+
+
+class FrameworkDetailView(generics.RetrieveAPIView):
+    """One framework version with its whole tree."""
+
+    serializer_class = FrameworkDetailSerializer
+
+    def get_queryset(self) -> QuerySet[Framework]:
+        return selectors.framework_tree_queryset(user=self.request.user)  # type: ignore[arg-type]
+
+    def get_object(self) -> Framework:
+        framework = generics.get_object_or_404(
+            self.get_queryset(), code=self.kwargs["code"], version=self.kwargs["version"]
+        )
+        self.check_object_permissions(self.request, framework)
+        return framework
