@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("catalogs/", include("indicators.urls")),
     path("api/v1/", include("indicators.api.urls")),
+    path("api/v1/", include("assessments.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,5 +1,148 @@
+"""The assessor's scoring page: the rubric, the vendor's answer and evidence, a rating and its
+rationale per indicator, autosaved; submitting the scores; comments for the vendor."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-urlpatterns: list[URLPattern] = []
+from accounts.models import User
+from indicators.models import Indicator
+
+from .. import selectors, services
+from ..models import Assessment, Assignment, Rating
+from .common import (
+    error_messages,
+    indicator_blocks,
+    json_errors,
+    json_ok,
+    parse_met,
+    parse_rating,
+    wants_json,
+)
+
+
+def _get_assignment_for_user(request: HttpRequest, pk: int) -> tuple[Assessment, Assignment]:
+    """The assessment and the requesting assessor's assignment on it; 404 for anyone else."""
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    assignment = selectors.assignment_for(user=user, assessment=assessment)
+    if assignment is None:
+        raise Http404
+    return assessment, assignment
+
+
+@login_required
+def score_page(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, assignment = _get_assignment_for_user(request, pk)
+    indicators = selectors.indicators_of(assessment=assessment)
+    ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
+    can_score = assessment.assessors_can_score and assignment.state == Assignment.State.SCORING
+    missing = selectors.ratings_missing(assignment=assignment) if can_score else []
+    return render(
+        request,
+        "assessments/score.html",
+        {
+            "assessment": assessment,
+            "assignment": assignment,
+            "campaign": assessment.campaign,
+            "framework": assessment.campaign.framework,
+            "blocks": indicator_blocks(
+                assessment=assessment, indicators=indicators, ratings=ratings
+            ),
+            "can_score": can_score,
+            "missing": missing,
+            "indicator_count": len(indicators),
+            "reference_date": assessment.campaign.evidence_reference_date,
+            "ratings_range": range(assessment.campaign.framework.max_rating + 1),
+        },
+    )
+
+
+@login_required
+@require_POST
+def rating_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+    assessment, assignment = _get_assignment_for_user(request, pk)
+    indicator = get_object_or_404(
+        Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
+    )
+    try:
+        rating = services.rating_save(
+            assignment=assignment,
+            indicator=indicator,
+            rating=parse_rating(request.POST.get("rating")),
+            met=parse_met(request.POST.get("met")),
+            rationale=request.POST.get("rationale", "").strip(),
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        if wants_json(request):
+            return json_errors(error)
+        for message in error_messages(error):
+            messages.error(request, f"{indicator.code}: {message}")
+        return redirect(f"{reverse('assessments:score', args=[pk])}#ind-{indicator.pk}")
+    if wants_json(request):
+        return json_ok(
+            saved_at=timezone.localtime(rating.updated_at).strftime("%H:%M:%S"),
+            missing=len(selectors.ratings_missing(assignment=assignment)),
+        )
+    messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
+    return redirect(f"{reverse('assessments:score', args=[pk])}#ind-{indicator.pk}")
+
+
+@login_required
+@require_POST
+def scores_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    _assessment, assignment = _get_assignment_for_user(request, pk)
+    try:
+        services.assignment_submit(assignment=assignment, acting_user=request.user)  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(
+            request,
+            _("Not submitted. Still missing: %(items)s")
+            % {"items": "；".join(error_messages(error))},
+        )
+        return redirect("assessments:score", pk=pk)
+    messages.success(request, _("Your scores are submitted. Thank you."))
+    return redirect("assessments:score", pk=pk)
+
+
+@login_required
+@require_POST
+def comment_add(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+    assessment, _assignment = _get_assignment_for_user(request, pk)
+    indicator = get_object_or_404(
+        Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
+    )
+    try:
+        services.review_comment_add(
+            assessment=assessment,
+            indicator=indicator,
+            text=request.POST.get("text", ""),
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as error:
+        for message in error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Comment kept; it goes to the vendor if the assessment is returned.")
+        )
+    return redirect(f"{reverse('assessments:score', args=[pk])}#ind-{indicator.pk}")
+
+
+urlpatterns = [
+    path("assessments/<int:pk>/score/", score_page, name="score"),
+    path("assessments/<int:pk>/ratings/<int:indicator_id>/", rating_save, name="rating_save"),
+    path("assessments/<int:pk>/score/submit/", scores_submit, name="scores_submit"),
+    path("assessments/<int:pk>/comments/<int:indicator_id>/", comment_add, name="comment_add"),
+]

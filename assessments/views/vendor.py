@@ -1,5 +1,173 @@
+"""The assessment list, the assessment page (the vendor's self-assessment, read-only for
+others), autosave of answers, and submission."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-urlpatterns: list[URLPattern] = []
+from accounts.models import User
+from indicators.models import Indicator
+
+from .. import selectors, services
+from ..models import Assessment, Campaign
+from .common import (
+    error_messages,
+    indicator_blocks,
+    json_errors,
+    json_ok,
+    parse_met,
+    parse_rating,
+    parse_value,
+    wants_json,
+)
+
+
+def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
+    return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+
+
+def _is_cloud_vendor(user: User, assessment: Assessment) -> bool:
+    return (
+        user.role == User.Role.VENDOR
+        and assessment.cloud.vendors.filter(pk=user.organisation_id).exists()
+    )
+
+
+@login_required
+def assessment_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if user.role == User.Role.AUDITOR:
+        raise Http404
+    assessments = (
+        selectors.assessment_list_for(user=user)
+        .select_related("campaign__framework")
+        .annotate(
+            answered=Count("answers", filter=~Q(answers__explanation=""), distinct=True),
+            indicator_count=Count("campaign__framework__indicators", distinct=True),
+        )
+        .order_by("-campaign__year", "campaign__name", "cloud__owner__division_code", "cloud__name")
+    )
+    return render(
+        request,
+        "assessments/assessment_list.html",
+        {"assessments": assessments, "today": timezone.localdate()},
+    )
+
+
+@login_required
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    assessment = _get_assessment_for_user(request, pk)
+    indicators = selectors.indicators_of(assessment=assessment)
+    is_vendor = _is_cloud_vendor(user, assessment)
+    can_edit = (
+        is_vendor
+        and assessment.vendor_can_edit
+        and assessment.campaign.state == Campaign.State.OPEN
+    )
+    blocks = indicator_blocks(
+        assessment=assessment,
+        indicators=indicators,
+        comments_returned_only=not (
+            user.role == User.Role.ADMIN
+            or selectors.assignment_for(user=user, assessment=assessment)
+        ),
+    )
+    missing = selectors.answers_missing(assessment=assessment) if can_edit else []
+    general_comments = assessment.review_comments.filter(
+        indicator__isnull=True, returned_at__isnull=False
+    ).select_related("author")
+    return render(
+        request,
+        "assessments/assessment_detail.html",
+        {
+            "assessment": assessment,
+            "campaign": assessment.campaign,
+            "framework": assessment.campaign.framework,
+            "blocks": blocks,
+            "can_edit": can_edit,
+            "is_vendor": is_vendor,
+            "missing": missing,
+            "indicator_count": len(indicators),
+            "assignment": selectors.assignment_for(user=user, assessment=assessment),
+            "general_comments": general_comments,
+            "reference_date": assessment.campaign.evidence_reference_date,
+            "ratings_range": range(assessment.campaign.framework.max_rating + 1),
+        },
+    )
+
+
+@login_required
+@require_POST
+def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+    """Autosave (JSON) or plain form post of one indicator's answer."""
+    assessment = _get_assessment_for_user(request, pk)
+    indicator = get_object_or_404(
+        Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
+    )
+    try:
+        answer = services.answer_save(
+            assessment=assessment,
+            indicator=indicator,
+            self_rating=parse_rating(request.POST.get("self_rating"), "self_rating"),
+            self_met=parse_met(request.POST.get("self_met")),
+            value=parse_value(request.POST.get("value")),
+            explanation=request.POST.get("explanation", "").strip(),
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        if wants_json(request):
+            return json_errors(error)
+        for message in error_messages(error):
+            messages.error(request, f"{indicator.code}: {message}")
+        return redirect(f"{reverse('assessments:detail', args=[pk])}#ind-{indicator.pk}")
+    if wants_json(request):
+        missing = selectors.answers_missing(assessment=assessment)
+        return json_ok(
+            saved_at=timezone.localtime(answer.updated_at).strftime("%H:%M:%S"),
+            missing=len(missing),
+            complete=all(m.indicator.pk != indicator.pk for m in missing),
+        )
+    messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
+    return redirect(f"{reverse('assessments:detail', args=[pk])}#ind-{indicator.pk}")
+
+
+@login_required
+@require_POST
+def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = _get_assessment_for_user(request, pk)
+    try:
+        services.assessment_submit(assessment=assessment, acting_user=request.user)  # type: ignore[arg-type]
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        messages.error(
+            request,
+            _("Not submitted. Still missing: %(items)s")
+            % {"items": "；".join(error_messages(error))},
+        )
+        return redirect("assessments:detail", pk=pk)
+    messages.success(
+        request,
+        _("Submitted. The assessors can now score it; answers are locked unless it is returned."),
+    )
+    return redirect("assessments:detail", pk=pk)
+
+
+urlpatterns = [
+    path("assessments/", assessment_list, name="list"),
+    path("assessments/<int:pk>/", assessment_detail, name="detail"),
+    path("assessments/<int:pk>/answers/<int:indicator_id>/", answer_save, name="answer_save"),
+    path("assessments/<int:pk>/submit/", assessment_submit, name="submit"),
+]

@@ -1,0 +1,114 @@
+"""Pieces shared by the workflow pages: the indicator rows of an assessment, parsing posted
+answers and ratings, and JSON replies for autosave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+
+from indicators.models import Dimension, Indicator
+
+from ..models import Answer, Assessment, Evidence, Rating, ReviewComment
+
+
+@dataclass
+class IndicatorRow:
+    indicator: Indicator
+    answer: Answer | None = None
+    rating: Rating | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    comments: list[ReviewComment] = field(default_factory=list)
+
+
+@dataclass
+class DimensionBlock:
+    dimension: Dimension
+    rows: list[IndicatorRow]
+
+
+def indicator_blocks(
+    *,
+    assessment: Assessment,
+    indicators: list[Indicator],
+    ratings: dict[int, Rating] | None = None,
+    comments_returned_only: bool = False,
+) -> list[DimensionBlock]:
+    """Groups the indicators by dimension with the answer, rating, evidence and comments of
+    each, in a fixed number of queries."""
+    answers = {a.indicator_id: a for a in Answer.objects.filter(assessment=assessment)}
+    evidence: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
+        evidence.setdefault(item.indicator_id, []).append(item)
+    comments: dict[int, list[ReviewComment]] = {}
+    comment_qs = ReviewComment.objects.filter(assessment=assessment, indicator__isnull=False)
+    if comments_returned_only:
+        comment_qs = comment_qs.filter(returned_at__isnull=False)
+    for comment in comment_qs.select_related("author"):
+        comments.setdefault(comment.indicator_id, []).append(comment)
+    blocks: list[DimensionBlock] = []
+    for indicator in indicators:
+        row = IndicatorRow(
+            indicator=indicator,
+            answer=answers.get(indicator.pk),
+            rating=(ratings or {}).get(indicator.pk),
+            evidence=evidence.get(indicator.pk, []),
+            comments=comments.get(indicator.pk, []),
+        )
+        if not blocks or blocks[-1].dimension.pk != indicator.dimension_id:
+            blocks.append(DimensionBlock(indicator.dimension, []))
+        blocks[-1].rows.append(row)
+    return blocks
+
+
+def parse_rating(raw: str | None, field_name: str = "rating") -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(
+            {field_name: _("A rating is a whole number, not “%(value)s”.") % {"value": raw}}
+        ) from None
+
+
+def parse_met(raw: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(raw or "")
+
+
+def parse_value(raw: str | None) -> Decimal | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = Decimal(raw.strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError(
+            {"value": _("“%(value)s” is not a number.") % {"value": raw}}
+        ) from None
+    if not value.is_finite():
+        raise ValidationError({"value": _("“%(value)s” is not a number.") % {"value": raw}})
+    return value
+
+
+def error_messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [m for messages in error.message_dict.values() for m in messages]
+    return list(error.messages)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("x-requested-with") == "XMLHttpRequest" or (
+        "application/json" in request.headers.get("accept", "")
+    )
+
+
+def json_errors(error: ValidationError, status: int = 400) -> JsonResponse:
+    return JsonResponse({"ok": False, "errors": error_messages(error)}, status=status)
+
+
+def json_ok(**payload: Any) -> JsonResponse:
+    return JsonResponse({"ok": True, **payload})
