@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
@@ -135,13 +136,13 @@ def _validator() -> Draft202012Validator:
 
 
 _TYPE_NAMES = {
-    "string": "text",
-    "number": "a number",
-    "integer": "a whole number",
-    "boolean": "true or false",
-    "object": "a mapping",
-    "array": "a list",
-    "null": "nothing (null)",
+    "string": gettext_lazy("text"),
+    "number": gettext_lazy("a number"),
+    "integer": gettext_lazy("a whole number"),
+    "boolean": gettext_lazy("true or false"),
+    "object": gettext_lazy("a mapping"),
+    "array": gettext_lazy("a list"),
+    "null": gettext_lazy("nothing (null)"),
 }
 
 
@@ -173,7 +174,7 @@ def _schema_error(filename: str, error: SchemaError) -> CatalogError:
         wanted = error.validator_value
         wanted_list = wanted if isinstance(wanted, list) else [wanted]
         message = _("wrong type: expected %(expected)s, got %(value)s") % {
-            "expected": _(" or ").join(_(_TYPE_NAMES.get(w, w)) for w in wanted_list),
+            "expected": _(" or ").join(str(_TYPE_NAMES.get(w, w)) for w in wanted_list),
             "value": _describe_value(error.instance),
         }
         if "string" in wanted_list and isinstance(error.instance, int | float):

@@ -73,8 +73,8 @@ def _weight_chart(framework: Framework) -> list[dict[str, Any]]:
     largest = max((row["value"] for row in rows), default=Decimal(0)) or Decimal(1)
     for n, row in enumerate(rows):
         row["y"] = n * 30
-        row["width"] = round(float(row["value"] / largest) * 300, 1)
-        row["mandatory_width"] = round(float(Decimal(row["mandatory"]) / largest) * 300, 1)
+        row["width"] = round(float(row["value"] / largest) * 260, 1)
+        row["mandatory_width"] = round(float(Decimal(row["mandatory"]) / largest) * 260, 1)
         row["value_x"] = 190 + row["width"] + 8
     return rows
 

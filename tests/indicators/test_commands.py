@@ -122,3 +122,13 @@ def test_load_default_catalogs_publishes_both_and_is_idempotent(admin: Any) -> N
         ("comprehensive-model", "published"),
         ("trusted-platform-model", "published"),
     }
+
+
+def test_the_complete_example_in_the_documentation_imports_as_it_stands() -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "catalog-format.md").read_text()
+    example = re.search(r"## A complete example.*?```yaml\n(.*?)```", docs, re.S)
+    assert example is not None
+    doc = catalog_parse(example.group(1), filename="catalog-format.md")
+    assert (doc["code"], len(doc["dimensions"]), len(doc["levels"])) == ("example", 2, 2)
