@@ -26,6 +26,7 @@ bootstrap-test:
 # Migrate, load the default catalogs and the demo data. Idempotent.
 setup: bootstrap
 	@$(PY) manage.py migrate --noinput
+	@$(PY) manage.py load_default_catalogs
 	@$(PY) manage.py load_demo
 
 run: setup

@@ -55,6 +55,7 @@ DEMO_ORGANISATIONS: list[DemoOrganisation] = [
         "kind": Organisation.Kind.GOVERNMENT,
         "name": "济南市大数据局",
         "name_en": "Jinan Big Data Bureau",
+        "division_code": "370100",
     },
 ]
 
@@ -117,6 +118,7 @@ def load_demo_accounts() -> list[User]:
             kind=spec["kind"],
             name=spec["name"],
             name_en=spec["name_en"],
+            division_code=spec.get("division_code", ""),
             is_demo=True,
             acting_user=None,
         )

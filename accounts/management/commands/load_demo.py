@@ -12,6 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = load_demo_accounts()
+        from assessments.demo import load_demo_campaign
+
+        campaign = load_demo_campaign()
+        self.stdout.write(f"Demo campaign: {campaign.name} ({campaign.assessments.count()} clouds)")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
         for user in users:
             self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}")
