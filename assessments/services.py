@@ -278,8 +278,8 @@ def _indicator_of(assessment: Assessment, indicator: Indicator) -> Indicator:
     return indicator
 
 
-def _check_rating(indicator: Indicator, rating: int | None) -> None:
-    maximum = indicator.framework.max_rating
+def _check_rating(framework: Framework, rating: int | None) -> None:
+    maximum = framework.max_rating
     if rating is not None and not 0 <= rating <= maximum:
         raise ValidationError(
             {"rating": _("A rating is a whole number from 0 to %(max)s.") % {"max": maximum}}
@@ -310,7 +310,9 @@ def answer_save(
     Allowed while the assessment is a draft or returned; partial answers are fine (drafts).
     """
     assessment = (
-        Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("campaign__framework")
+        .get(pk=assessment.pk)
     )
     _vendor_may_edit(acting_user, assessment)
     if not assessment.vendor_can_edit:
@@ -320,14 +322,15 @@ def answer_save(
     if assessment.campaign.state != Campaign.State.OPEN:
         raise ValidationError(_("The campaign is not open for self-assessments."))
     _indicator_of(assessment, indicator)
-    _check_rating(indicator, self_rating)
+    _check_rating(assessment.campaign.framework, self_rating)
     answer, _created = Answer.objects.get_or_create(assessment=assessment, indicator=indicator)
     answer.self_rating = self_rating
     answer.self_met = self_met
     answer.value = value
     answer.explanation = explanation
     answer.updated_by = acting_user
-    answer.full_clean(validate_constraints=False)
+    # The related objects are the ones just checked; skip re-reading each from the database.
+    answer.full_clean(validate_constraints=False, exclude=["assessment", "indicator", "updated_by"])
     answer.save()
     return answer
 
@@ -389,8 +392,8 @@ def rating_save(
     """Saves an assessor's draft rating of one indicator. The first rating of a submitted
     assessment moves it into review."""
     assignment = (
-        Assignment.objects.select_for_update()
-        .select_related("assessment", "assessment__campaign")
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("assessment__campaign__framework")
         .get(pk=assignment.pk)
     )
     if acting_user.pk != assignment.assessor_id:
@@ -401,7 +404,7 @@ def rating_save(
     if assignment.state != Assignment.State.SCORING:
         raise ValidationError(_("You submitted your scores for this assessment."))
     _indicator_of(assessment, indicator)
-    _check_rating(indicator, rating)
+    _check_rating(assessment.campaign.framework, rating)
     if assessment.state == Assessment.State.SUBMITTED:
         _transition(
             Assessment,
@@ -419,7 +422,7 @@ def rating_save(
     record.rating = rating
     record.met = met
     record.rationale = rationale
-    record.full_clean(validate_constraints=False)
+    record.full_clean(validate_constraints=False, exclude=["assignment", "indicator"])
     record.save()
     return record
 
@@ -538,7 +541,7 @@ def settlement_save(
     if assessment.state not in (Assessment.State.IN_REVIEW, Assessment.State.SCORED):
         raise ValidationError(_("Ratings are settled during the review."))
     _indicator_of(assessment, indicator)
-    _check_rating(indicator, rating)
+    _check_rating(assessment.campaign.framework, rating)
     if (met is None) if indicator.is_mandatory else (rating is None):
         raise ValidationError(_("Choose the settled rating."))
     if not reason.strip():
