@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from assessments import selectors as assessment_selectors
 from audit.selectors import audit_event_list
 
 from . import selectors, services
@@ -41,4 +42,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["organisation_counts"] = [(Organisation.Kind(k).label, n) for k, n in kinds.items()]
     if user.role in (User.Role.ADMIN, User.Role.AUDITOR):
         context["recent_events"] = list(audit_event_list(user=user)[:10])
+    if user.role == User.Role.ADMIN:
+        context["campaigns"] = list(assessment_selectors.campaign_list_for(user=user)[:5])
+    elif user.role != User.Role.AUDITOR:
+        context["assessments"] = list(
+            assessment_selectors.assessment_list_for(user=user).order_by(
+                "-campaign__year", "cloud__name"
+            )[:10]
+        )
     return render(request, "accounts/dashboard.html", context)

@@ -2,20 +2,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import DEMO_PASSWORD, load_demo_accounts
 
 
 class Command(BaseCommand):
-    help = "Loads the demo organisations and accounts (idempotent; everything is marked demo)."
+    help = (
+        "Loads the demo accounts and the demo campaign (idempotent; everything is marked demo). "
+        "The campaign goes through the real workflow services."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--accounts-only", action="store_true", help="Only the demo organisations and accounts."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = load_demo_accounts()
-        from assessments.demo import load_demo_campaign
+        if not options["accounts_only"]:
+            from assessments.demo import load_demo_campaign
 
-        campaign = load_demo_campaign()
-        self.stdout.write(f"Demo campaign: {campaign.name} ({campaign.assessments.count()} clouds)")
+            campaign = load_demo_campaign()
+            self.stdout.write(
+                f"Demo campaign: {campaign.name} ({campaign.assessments.count()} clouds)"
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
         for user in users:
             self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}")
