@@ -1,5 +1,583 @@
+"""The admin's journey: campaigns, the cockpit, adding clouds, assigning assessors, and the
+lead's review (settle, return, approve).
+
+Every page and action here is for admins only; any other role gets 404, for GET and POST alike,
+as if the page did not exist. The views parse input and call ``services``; the rules live there.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
+
+from accounts.divisions import division_lookup
+from accounts.models import User
+from indicators.models import Framework, Indicator
+
+from .. import selectors, services
+from ..forms import (
+    AddCloudsForm,
+    AssignForm,
+    CampaignForm,
+    ReturnForm,
+    SettleForm,
+    StateForm,
+    add_service_error,
+)
+from ..models import Assessment, Campaign, Cloud
+
+View = Callable[..., HttpResponse]
+
+
+def admin_only(view: View) -> View:
+    """Signed-in admins only: anonymous users go to the sign-in page, other roles get 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.role != User.Role.ADMIN:  # type: ignore[union-attr]
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def post_only(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The posted data, or None on GET: an empty POST is still a submission to validate."""
+    return request.POST if request.method == "POST" else None
+
+
+def _is_chinese() -> bool:
+    return (get_language() or "zh-hans").lower().startswith("zh")
+
+
+def _local(obj: Any, field: str) -> str:
+    """The Chinese or English text of catalog data, falling back to Chinese."""
+    get = obj.get if isinstance(obj, dict) else lambda key, default="": getattr(obj, key, default)
+    chinese = get(f"{field}_zh", "") or ""
+    return chinese if _is_chinese() else (get(f"{field}_en", "") or chinese)
+
+
+def _rating_choices(framework: Framework) -> list[tuple[str, str]]:
+    names = {entry.get("rating"): _local(entry, "name") for entry in framework.rating_names}
+    return [
+        (str(r), f"{r} · {names[r]}" if names.get(r) else str(r))
+        for r in range(framework.max_rating + 1)
+    ]
+
+
+def _errors_of(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+# ----------------------------------------------------------------------------------------------
+# Campaigns
+
+
+@admin_only
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    campaigns = list(selectors.campaign_list_with_progress(user=user))
+    return render(
+        request,
+        "assessments/campaign_list.html",
+        {"campaigns": campaigns, "states": Assessment.State.choices},
+    )
+
+
+@admin_only
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = CampaignForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = services.campaign_create(
+                name=data["name"].strip(),
+                year=data["year"],
+                framework=data["framework"],
+                opens_on=data["opens_on"],
+                closes_on=data["closes_on"],
+                reference_date=data["reference_date"],
+                assessors_per_assessment=data["assessors_per_assessment"],
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Campaign %(name)s created in draft. Add clouds, assign assessors, then open it.")
+                % {"name": campaign.name},
+            )
+            return redirect("assessments:campaign_detail", pk=campaign.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "assessments/campaign_form.html", {"form": form}, status=status)
+
+
+# The button that moves a campaign on, and what it asks before doing so.
+_NEXT_STATE: dict[str, tuple[str, Any, Any]] = {
+    Campaign.State.DRAFT: (
+        Campaign.State.OPEN,
+        gettext_lazy("Open for submissions"),
+        gettext_lazy(
+            "Open the campaign? Vendors will see it and can fill in their self-assessments."
+        ),
+    ),
+    Campaign.State.OPEN: (
+        Campaign.State.REVIEWING,
+        gettext_lazy("Start the review"),
+        gettext_lazy("Start the review? The campaign stops taking new clouds."),
+    ),
+    Campaign.State.REVIEWING: (
+        Campaign.State.CLOSED,
+        gettext_lazy("Close the campaign"),
+        gettext_lazy("Close the campaign? Every assessment must be approved first."),
+    ),
+}
+
+
+def _next_state(campaign: Campaign) -> dict[str, str] | None:
+    step = _NEXT_STATE.get(campaign.state)
+    if step is None:
+        return None
+    state, label, question = step
+    return {"state": state, "label": str(label), "question": str(question)}
+
+
+def _progress_bars(progress: dict[str, int]) -> list[dict[str, Any]]:
+    total = sum(progress.values())
+    return [
+        {
+            "state": state,
+            "label": label,
+            "count": progress[state],
+            "percent": round(100 * progress[state] / total, 1) if total else 0,
+        }
+        for state, label in Assessment.State.choices
+    ]
+
+
+@admin_only
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cockpit: state, progress, the completeness heat map, overdue items, assessments."""
+    user: User = request.user  # type: ignore[assignment]
+    campaign = selectors.campaign_get_for(user=user, pk=pk)
+    progress = selectors.campaign_progress(campaign=campaign)
+    heatmap = selectors.campaign_heatmap(campaign=campaign)
+    columns = [{"code": i.code, "name": _local(i, "name")} for i in heatmap.indicators]
+    assessments = list(
+        selectors.assessments_with_assignments(campaign=campaign).order_by(
+            "cloud__owner__division_code", "cloud__name"
+        )
+    )
+    return render(
+        request,
+        "assessments/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "framework": campaign.framework,
+            "next_state": _next_state(campaign),
+            "can_add_clouds": campaign.state in (Campaign.State.DRAFT, Campaign.State.OPEN),
+            "progress": _progress_bars(progress),
+            "total": sum(progress.values()),
+            "heatmap": heatmap,
+            "columns": columns,
+            "overdue": selectors.campaign_overdue(campaign=campaign, today=timezone.localdate()),
+            "assessments": assessments,
+        },
+    )
+
+
+@admin_only
+@post_only
+def campaign_set_state(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    campaign = selectors.campaign_get_for(user=user, pk=pk)
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Unknown campaign state."))
+        return redirect("assessments:campaign_detail", pk=campaign.pk)
+    try:
+        services.campaign_set_state(
+            campaign=campaign, state=form.cleaned_data["state"], acting_user=user
+        )
+    except ValidationError as exc:
+        for message in _errors_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("The campaign is now %(state)s.") % {"state": campaign.get_state_display()},
+        )
+    return redirect("assessments:campaign_detail", pk=campaign.pk)
+
+
+def _cloud_groups(clouds: list[Cloud]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Clouds grouped by the province of their owner, labelled with the city and level."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    names: dict[str, str] = {}
+    for cloud in clouds:
+        code = cloud.owner.division_code or ""
+        province_code = code[:2] + "0000" if code else ""
+        if province_code not in names:
+            province = division_lookup(province_code)
+            names[province_code] = (
+                (province.name_zh if _is_chinese() else province.name_en or province.name_zh)
+                if province
+                else _("Other")
+            )
+        division = division_lookup(code)
+        place = ""
+        if division and division.code != province_code:
+            place = division.name_zh if _is_chinese() else division.name_en or division.name_zh
+        label = " · ".join(p for p in (cloud.name, place, cloud.get_level_display()) if p)
+        groups.setdefault(province_code, []).append((cloud.pk, label))
+    return [(names[code], choices) for code, choices in sorted(groups.items())]
+
+
+@admin_only
+def campaign_add_clouds(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    campaign = selectors.campaign_get_for(user=user, pk=pk)
+    clouds = list(selectors.clouds_not_in_campaign(campaign=campaign))
+    groups = _cloud_groups(clouds)
+    form = AddCloudsForm(_posted(request), groups=groups)
+    if request.method == "POST" and form.is_valid():
+        chosen = set(form.cleaned_ids())
+        try:
+            created = services.campaign_add_clouds(
+                campaign=campaign,
+                clouds=[c for c in clouds if c.pk in chosen],
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)s cloud added to the campaign.",
+                    "%(n)s clouds added to the campaign.",
+                    len(created),
+                )
+                % {"n": len(created)},
+            )
+            return redirect("assessments:campaign_detail", pk=campaign.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "assessments/campaign_add_clouds.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "groups": groups,
+            "chosen": {str(v) for v in (form.data.getlist("clouds") if form.is_bound else [])},
+            "open_for_clouds": campaign.state in (Campaign.State.DRAFT, Campaign.State.OPEN),
+        },
+        status=status,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Assessors of one assessment
+
+
+def _assign_choices(
+    candidates: list[tuple[User, list[str]]],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    free = [
+        (str(a.pk), f"{a} · {a.organisation or '—'}") for a, reasons in candidates if not reasons
+    ]
+    conflicted = [
+        (str(a.pk), _("⚠ %(user)s · conflict of interest") % {"user": a})
+        for a, reasons in candidates
+        if reasons
+    ]
+    choices = [("", [("", "—")])]
+    if free:
+        choices.append((_("Available"), free))
+    if conflicted:
+        choices.append((_("In conflict of interest"), conflicted))
+    return choices
+
+
+@admin_only
+def assessment_assessors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign assessors to one assessment, seeing who is in conflict of interest and why."""
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    assigned = list(assessment.assignments.select_related("assessor", "assessor__organisation"))
+    assigned_ids = {a.assessor_id for a in assigned}
+    candidates = [
+        (assessor, reasons)
+        for assessor, reasons in selectors.assessors_with_conflicts(cloud=assessment.cloud)
+        if assessor.pk not in assigned_ids
+    ]
+    form = AssignForm(_posted(request), choices=_assign_choices(candidates))
+    if request.method == "POST" and form.is_valid():
+        chosen = next(
+            (a for a, _reasons in candidates if str(a.pk) == form.cleaned_data["assessor"]), None
+        )
+        if chosen is None:
+            form.add_error("assessor", _("Choose an assessor."))
+        else:
+            try:
+                services.assignment_create(assessment=assessment, assessor=chosen, acting_user=user)
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(user)s will score %(cloud)s.")
+                    % {"user": chosen, "cloud": assessment.cloud},
+                )
+                return redirect("assessments:assessment_assessors", pk=assessment.pk)
+    needed = assessment.campaign.assessors_per_assessment
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "assessments/campaign_assessors.html",
+        {
+            "assessment": assessment,
+            "campaign": assessment.campaign,
+            "assigned": assigned,
+            "needed": needed,
+            "is_full": len(assigned) >= needed,
+            "can_assign": assessment.state
+            not in (Assessment.State.SCORED, Assessment.State.APPROVED),
+            "conflicted": [(a, reasons) for a, reasons in candidates if reasons],
+            "form": form,
+        },
+        status=status,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The lead's review: settle, return, approve
+
+_SETTLING_STATES = (Assessment.State.IN_REVIEW, Assessment.State.SCORED)
+_RETURNABLE_STATES = (
+    Assessment.State.SUBMITTED,
+    Assessment.State.IN_REVIEW,
+    Assessment.State.SCORED,
+)
+
+
+def _rating_text(indicator: Indicator, rating: Any, met: bool | None, names: dict[str, str]) -> str:
+    if indicator.is_mandatory:
+        if met is None:
+            return ""
+        return _("Met") if met else _("Not met")
+    if rating is None:
+        return ""
+    return names.get(str(rating), str(rating))
+
+
+def _settle_form(
+    indicator: Indicator, choices: list[tuple[str, str]], settlement: Any
+) -> SettleForm:
+    initial: dict[str, Any] = {}
+    if settlement is not None:
+        initial = {
+            "rating": settlement.rating,
+            "met": {True: "yes", False: "no"}.get(settlement.met, ""),
+            "reason": settlement.reason,
+        }
+    return SettleForm(indicator=indicator, rating_choices=choices, initial=initial)
+
+
+def _review_page(
+    request: HttpRequest,
+    assessment: Assessment,
+    *,
+    settle_form: SettleForm | None = None,
+    return_form: ReturnForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    framework = assessment.campaign.framework
+    choices = _rating_choices(framework)
+    names = dict(choices)
+    assignments, review_rows = selectors.assessment_review_rows(assessment=assessment)
+    can_settle = assessment.state in _SETTLING_STATES
+    rows = []
+    for row in review_rows:
+        indicator, consolidated = row.indicator, row.consolidated
+        form = None
+        if can_settle and consolidated.disagreement:
+            if settle_form is not None and settle_form.indicator.pk == indicator.pk:
+                form = settle_form
+            else:
+                form = _settle_form(indicator, choices, row.settlement)
+        if indicator.is_mandatory:
+            result = _rating_text(indicator, None, consolidated.met, names)
+        elif consolidated.rating is None:
+            result = ""
+        elif consolidated.settled:
+            result = names.get(str(int(consolidated.rating)), str(consolidated.rating))
+        else:
+            result = str(consolidated.rating)
+        rows.append(
+            {
+                "indicator": indicator,
+                "name": _local(indicator, "name"),
+                "self": _rating_text(
+                    indicator,
+                    row.answer.self_rating if row.answer else None,
+                    row.answer.self_met if row.answer else None,
+                    names,
+                ),
+                "ratings": [
+                    {
+                        "text": _rating_text(indicator, r.rating, r.met, names) if r else "",
+                        "rationale": r.rationale if r else "",
+                    }
+                    for r in row.ratings
+                ],
+                "result": result,
+                "settled": consolidated.settled,
+                "settlement": row.settlement,
+                "disagreement": consolidated.disagreement,
+                "unsettled": consolidated.disagreement and not consolidated.settled,
+                "form": form,
+            }
+        )
+    unsettled = [r for r in rows if r["unsettled"]]
+    return render(
+        request,
+        "assessments/campaign_review.html",
+        {
+            "assessment": assessment,
+            "campaign": assessment.campaign,
+            "framework": framework,
+            "assignments": assignments,
+            "rows": rows,
+            "unsettled": unsettled,
+            "disagreements": sum(1 for r in rows if r["disagreement"]),
+            "pending_comments": list(selectors.review_comments_pending(assessment=assessment)),
+            "can_return": assessment.state in _RETURNABLE_STATES,
+            "can_approve": assessment.state == Assessment.State.SCORED,
+            "return_form": return_form or ReturnForm(),
+        },
+        status=status,
+    )
+
+
+@admin_only
+def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    return _review_page(request, assessment)
+
+
+@admin_only
+@post_only
+def assessment_settle(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    indicators = {i.pk: i for i in selectors.indicators_of(assessment=assessment)}
+    try:
+        indicator = indicators[int(request.POST.get("indicator", ""))]
+    except (KeyError, ValueError):
+        raise Http404 from None
+    form = SettleForm(
+        request.POST,
+        indicator=indicator,
+        rating_choices=_rating_choices(assessment.campaign.framework),
+    )
+    if form.is_valid():
+        try:
+            services.settlement_save(
+                assessment=assessment,
+                indicator=indicator,
+                rating=form.cleaned_data.get("rating"),
+                met=form.cleaned_data.get("met"),
+                reason=form.cleaned_data["reason"],
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("%(code)s settled.") % {"code": indicator.code})
+            return redirect(f"{_review_url(assessment)}#indicator-{indicator.pk}")
+    return _review_page(request, assessment, settle_form=form, status=400)
+
+
+def _review_url(assessment: Assessment) -> str:
+    return reverse("assessments:assessment_review", args=[assessment.pk])
+
+
+@admin_only
+@post_only
+def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    form = ReturnForm(request.POST)
+    if form.is_valid():
+        try:
+            services.assessment_return(
+                assessment=assessment, comment=form.cleaned_data["comment"], acting_user=user
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(cloud)s went back to the vendor with the comments.")
+                % {"cloud": assessment.cloud},
+            )
+            return redirect("assessments:assessment_review", pk=assessment.pk)
+    return _review_page(request, assessment, return_form=form, status=400)
+
+
+@admin_only
+@post_only
+def assessment_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    try:
+        services.assessment_approve(assessment=assessment, acting_user=user)
+    except (ValidationError, PermissionDenied) as exc:
+        for message in _errors_of(exc) if isinstance(exc, ValidationError) else [str(exc)]:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(cloud)s approved. It is now read-only.") % {"cloud": assessment.cloud},
+        )
+    return redirect("assessments:assessment_review", pk=assessment.pk)
+
+
+urlpatterns: list[URLPattern] = [
+    path("campaigns/", campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/state/", campaign_set_state, name="campaign_set_state"),
+    path("campaigns/<int:pk>/clouds/", campaign_add_clouds, name="campaign_add_clouds"),
+    path("assessments/<int:pk>/assessors/", assessment_assessors, name="assessment_assessors"),
+    path("assessments/<int:pk>/review/", assessment_review, name="assessment_review"),
+    path("assessments/<int:pk>/review/settle/", assessment_settle, name="assessment_settle"),
+    path("assessments/<int:pk>/review/return/", assessment_return, name="assessment_return"),
+    path("assessments/<int:pk>/review/approve/", assessment_approve, name="assessment_approve"),
+]
