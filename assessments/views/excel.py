@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -39,8 +39,7 @@ def _get_assignment_for_user(request: HttpRequest, pk: int) -> tuple[Assessment,
 
 
 def _scoring_url(pk: int) -> str:
-    # The scoring page belongs to views/assessor.py; its path is fixed by the URL layout.
-    return f"/assessments/{pk}/score/"
+    return reverse("assessments:score", args=[pk])
 
 
 def _attachment(filename: str, fallback: str) -> str:

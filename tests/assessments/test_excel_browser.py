@@ -13,25 +13,9 @@ from assessments import services
 from assessments.excel import SHEET, score_sheet_build
 from assessments.models import Assessment, Assignment, Rating
 from tests.assessments.conftest import answer_everything
-from tests.browser_support import screenshot, sign_in
+from tests.browser_support import SCREENSHOT_DIR, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-
-# The scoring page (views/assessor.py) hosts the score-sheet card; until it is there this test
-# posts its first upload from a form placed on the dashboard, as the card would.
-POST_FROM_DASHBOARD = """
-([action, token]) => {
-  const form = document.createElement('form');
-  form.method = 'post';
-  form.enctype = 'multipart/form-data';
-  form.action = action;
-  form.id = 'probe';
-  form.innerHTML = '<input type="hidden" name="csrfmiddlewaretoken">' +
-    '<input type="file" name="sheet" id="probe-file">';
-  form.querySelector('[name=csrfmiddlewaretoken]').value = token;
-  document.body.appendChild(form);
-}
-"""
 
 
 def _sheet_with(assignment: Assignment, path: Path, **cells: object) -> Path:
@@ -69,10 +53,17 @@ def test_an_assessor_sees_every_bad_cell_then_uploads_the_corrected_sheet(
     )
 
     sign_in(page, live_server.url, assessor.username)
-    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    page.evaluate(POST_FROM_DASHBOARD, [f"/assessments/{assessment.pk}/score-sheet/", token])
-    page.set_input_files("#probe-file", str(bad))
-    page.eval_on_selector("#probe", "form => form.submit()")
+    scoring_url = f"{live_server.url}/assessments/{assessment.pk}/score/"
+    page.goto(scoring_url)
+    card = page.locator("[data-testid=score-sheet]")
+    assert card.is_visible()
+    with page.expect_download() as download:
+        card.locator("[data-testid=score-sheet-download]").click()
+    assert download.value.suggested_filename.startswith("评分表_济南政务云计算中心_")
+    page.locator(".submit-card").screenshot(path=str(SCREENSHOT_DIR / "excel_score_sheet_card.png"))
+
+    page.set_input_files("#score-sheet-file", str(bad))
+    card.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=score-sheet-errors]")
 
     errors = page.locator("[data-testid=score-sheet-errors] li").all_inner_texts()
@@ -82,12 +73,13 @@ def test_an_assessor_sees_every_bad_cell_then_uploads_the_corrected_sheet(
         "评分表!B13",
         "评分表!G14",
     ]
-    assert page.locator("[data-testid=score-sheet]").is_visible()
     screenshot(page, "excel_upload_errors")
     assert not Rating.objects.exists()
 
     page.set_input_files("#score-sheet-file", str(good))
-    page.click("[data-testid=score-sheet] button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/assessments/{assessment.pk}/score/")
+    page.locator("[data-testid=score-sheet] button[type=submit]").click()
+    page.wait_for_url(scoring_url)
 
+    assert page.locator(".message--success").is_visible()
     assert Rating.objects.filter(assignment=assignment).count() == 2
+    page.locator(".submit-card").screenshot(path=str(SCREENSHOT_DIR / "excel_imported.png"))
