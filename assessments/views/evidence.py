@@ -1,5 +1,335 @@
+"""Evidence files: upload (XMLHttpRequest with progress, or a plain form), download, inline
+preview of PDFs and images, deletion before the first submission, and a page listing every
+indicator's evidence.
+
+Files are served only through these views, after the same access check as the assessment
+(outsiders get 404); there are no public media URLs.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+import datetime
+import os
+from typing import Any
+from urllib.parse import quote
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from indicators.models import Indicator
+
+from .. import evidence as evidence_service
+from .. import selectors
+from ..models import Assessment, Evidence
+
+
+def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
+    return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("x-requested-with") == "XMLHttpRequest" or (
+        "application/json" in request.headers.get("accept", "")
+    )
+
+
+def _messages_of(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [m for field_messages in error.message_dict.values() for m in field_messages]
+    return list(error.messages)
+
+
+def _back(
+    request: HttpRequest, assessment_pk: int, anchor: str = "", *, read_body: bool = True
+) -> HttpResponse:
+    target = request.POST.get("next", "") if read_body else ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("assessments:evidence_list", args=[assessment_pk])
+    return redirect(f"{target.split('#')[0]}{anchor}")
+
+
+def _refuse(
+    request: HttpRequest,
+    assessment_pk: int,
+    errors: list[str],
+    status: int = 400,
+    *,
+    read_body: bool = True,
+) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "errors": errors}, status=status)
+    for message in errors:
+        messages.error(request, message)
+    return _back(request, assessment_pk, read_body=read_body)
+
+
+def _parse_date(raw: str | None, label: str) -> datetime.date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(
+            _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD).") % {"field": label, "value": raw}
+        ) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Upload
+
+
+@login_required
+@csrf_exempt  # checked by _evidence_upload, once our upload handler is in place
+@require_POST
+def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+    """Receives one file (field ``file``) for one indicator, with optional ``issued_on`` and
+    ``valid_until``. Answers JSON to XMLHttpRequest (201 with the new row, or 400/403 with
+    ``errors``), otherwise redirects back with a message.
+
+    Access and permission are checked before the body is read: an outsider gets 404 and a
+    refused user 403 without a byte of their file reaching the disk.
+    """
+    assessment = _get_assessment_for_user(request, pk)
+    indicator = get_object_or_404(
+        Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
+    )
+    refusal = evidence_service.evidence_upload_refusal(
+        assessment=assessment,
+        user=request.user,  # type: ignore[arg-type]
+    )
+    if refusal is not None:
+        return _refuse(request, pk, [refusal], status=403, read_body=False)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > evidence_service.max_bytes() + evidence_service.MULTIPART_SLACK:
+        response = _refuse(
+            request, pk, evidence_service.too_large_error("").messages, read_body=False
+        )
+        # The body is not read: the connection cannot carry another request.
+        response["Connection"] = "close"
+        return response
+    handler = evidence_service.EvidenceUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _evidence_upload(request, assessment, indicator, handler)
+
+
+@csrf_protect
+def _evidence_upload(
+    request: HttpRequest,
+    assessment: Assessment,
+    indicator: Indicator,
+    handler: evidence_service.EvidenceUploadHandler,
+) -> HttpResponse:
+    files = request.FILES.getlist("file")
+    if handler.too_large:
+        return _refuse(
+            request, assessment.pk, evidence_service.too_large_error(handler.client_name).messages
+        )
+    if len(files) != 1:
+        return _refuse(request, assessment.pk, [_("Choose one file to upload.")])
+    upload = files[0]
+    try:
+        issued_on = _parse_date(request.POST.get("issued_on"), _("Issued on"))
+        valid_until = _parse_date(request.POST.get("valid_until"), _("Valid until"))
+        item = evidence_service.evidence_upload(
+            assessment=assessment,
+            indicator=indicator,
+            upload=upload,
+            issued_on=issued_on,
+            valid_until=valid_until,
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except PermissionDenied as error:
+        upload.close()
+        return _refuse(request, assessment.pk, [str(error)], status=403)
+    except ValidationError as error:
+        upload.close()
+        return _refuse(request, assessment.pk, _messages_of(error))
+    if not _wants_json(request):
+        messages.success(
+            request,
+            _("%(name)s uploaded (version %(version)s).")
+            % {"name": item.original_name, "version": item.version},
+        )
+        return _back(request, assessment.pk, f"#evidence-{indicator.pk}")
+    return JsonResponse(_payload(request, item), status=201)
+
+
+def _payload(request: HttpRequest, item: Evidence) -> dict[str, Any]:
+    reference_date = item.assessment.campaign.evidence_reference_date
+    (row,) = evidence_service.evidence_rows(evidence_files=[item], reference_date=reference_date)
+    html = render_to_string(
+        "assessments/partials/_evidence_row.html",
+        {
+            "row": row,
+            "assessment": item.assessment,
+            "can_upload": True,
+            "reference_date": reference_date,
+        },
+        request=request,
+    )
+    return {
+        "ok": True,
+        "id": item.pk,
+        "name": item.original_name,
+        "size": item.size,
+        "sha256": item.sha256,
+        "content_type": item.content_type,
+        "version": item.version,
+        "replaces": item.replaces_id,
+        "issued_on": item.issued_on.isoformat() if item.issued_on else None,
+        "valid_until": item.valid_until.isoformat() if item.valid_until else None,
+        "expires_early": row.expires_early,
+        "download_url": reverse("assessments:evidence_download", args=[item.pk]),
+        "html": html,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Download and preview
+
+
+PDF_PREVIEW_POLICY = (
+    "default-src 'none'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
+)
+
+
+def _content_disposition(kind: str, name: str, pk: int) -> str:
+    """Both forms of the name: an ASCII fallback for old clients and the UTF-8 original."""
+    stem, extension = os.path.splitext(name)
+    fallback = "".join(c for c in stem if c.isascii() and c.isprintable() and c not in '"\\;')
+    fallback = (fallback.strip() or f"evidence-{pk}") + "".join(
+        c for c in extension if c.isascii() and c.isalnum() or c == "."
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=item.content_type or "application/octet-stream")
+    response["Content-Disposition"] = _content_disposition(
+        "inline" if inline else "attachment", item.original_name, item.pk
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    if inline:
+        # Shown in the portal's origin, so it may run nothing and reach nothing. Chromium refuses
+        # to open its PDF viewer in a sandboxed document, so PDFs get the strictest policy that
+        # still displays them; images are sandboxed.
+        response["Content-Security-Policy"] = (
+            PDF_PREVIEW_POLICY if item.content_type == "application/pdf" else "sandbox"
+        )
+    return response
+
+
+@login_required
+@require_GET
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+    return _serve(item, inline=False)
+
+
+@login_required
+@require_GET
+def evidence_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """PDFs and images, inline, for anyone who may download them (assessors read evidence this
+    way); other types are downloads only."""
+    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+    if not evidence_service.is_previewable(item):
+        raise Http404
+    return _serve(item, inline=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Delete
+
+
+@login_required
+@require_POST
+def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+    try:
+        evidence_service.evidence_delete(
+            evidence=item,
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except PermissionDenied as error:
+        return _refuse(request, item.assessment_id, [str(error)], status=403)
+    except ValidationError as error:
+        return _refuse(request, item.assessment_id, _messages_of(error))
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "id": pk})
+    messages.success(request, _("%(name)s deleted.") % {"name": item.original_name})
+    return _back(request, item.assessment_id, f"#evidence-{item.indicator_id}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The evidence of an assessment on one page
+
+
+@login_required
+@require_GET
+def evidence_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every indicator with its evidence files: an inventory with checksums and validity for
+    assessors and owners, and a place to upload for the vendor."""
+    user: User = request.user  # type: ignore[assignment]
+    assessment = _get_assessment_for_user(request, pk)
+    indicators = selectors.indicators_of(assessment=assessment)
+    by_indicator: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
+        by_indicator.setdefault(item.indicator_id, []).append(item)
+    rows = [(indicator, by_indicator.get(indicator.pk, [])) for indicator in indicators]
+    files = [item for items in by_indicator.values() for item in items]
+    return render(
+        request,
+        "assessments/evidence_list.html",
+        {
+            "assessment": assessment,
+            "campaign": assessment.campaign,
+            "rows": rows,
+            "file_count": len(files),
+            "total_size": sum(item.size for item in files),
+            "expiring": evidence_service.evidence_expiring(assessment=assessment),
+            "can_upload": evidence_service.evidence_upload_refusal(assessment=assessment, user=user)
+            is None,
+            "reference_date": assessment.campaign.evidence_reference_date,
+        },
+    )
+
+
+urlpatterns: list[URLPattern] = [
+    path("assessments/<int:pk>/evidence/", evidence_list, name="evidence_list"),
+    path(
+        "assessments/<int:pk>/indicators/<int:indicator_id>/evidence/",
+        evidence_upload,
+        name="evidence_upload",
+    ),
+    path("evidence/<int:pk>/download/", evidence_download, name="evidence_download"),
+    path("evidence/<int:pk>/preview/", evidence_preview, name="evidence_preview"),
+    path("evidence/<int:pk>/delete/", evidence_delete, name="evidence_delete"),
+]
