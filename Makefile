@@ -58,3 +58,7 @@ messages: bootstrap
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache
+
+# Memory of the server process while it receives a 1 GiB evidence upload (target: < 64 MiB more).
+bench: bootstrap
+	@.venv/bin/python bench/upload_memory.py
