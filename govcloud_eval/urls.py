@@ -8,6 +8,7 @@ from . import views
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("assessments.urls")),
+    path("", include("reports.urls")),
     path("audit/", include("audit.urls")),
     path("catalogs/", include("indicators.urls")),
     path("api/v1/", include("indicators.api.urls")),

@@ -237,3 +237,30 @@ def scoring_progress(*, campaign: Campaign) -> dict[str, object]:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
+
+
+@dataclass(frozen=True)
+class CampaignScoreRow:
+    assessment: Assessment
+    result: ScoreResult | None
+    level: LevelRule | None
+
+
+def campaign_score_rows(*, campaign: Campaign) -> list[CampaignScoreRow]:
+    """Every assessment of the campaign with its current result (if any) and level, in three
+    queries."""
+    results = {
+        r.assessment_id: r
+        for r in ScoreResult.objects.filter(assessment__campaign=campaign, is_current=True).defer(
+            "breakdown"
+        )
+    }
+    assessments = campaign.assessments.select_related("cloud", "cloud__owner").order_by(
+        "cloud__owner__division_code", "cloud__name"
+    )
+    levels = {lv.code: lv for lv in LevelRule.objects.filter(framework_id=campaign.framework_id)}
+    rows = []
+    for a in assessments:
+        result = results.get(a.pk)
+        rows.append(CampaignScoreRow(a, result, levels.get(result.level_code) if result else None))
+    return rows

@@ -1,0 +1,80 @@
+// The campaign scoring panel: starts a run with fetch and follows its progress by polling the
+// JSON endpoint, so the bar moves without reloading the page. Plain JS, no library.
+(function () {
+  "use strict";
+
+  function format(template, data) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) {
+      return data[key] === undefined ? "" : String(data[key]);
+    });
+  }
+
+  function setup(panel) {
+    var url = panel.getAttribute("data-scoring-progress-url");
+    var bar = panel.querySelector("[data-scoring-bar]");
+    var fill = bar.querySelector(".campaign-scoring__fill");
+    var status = panel.querySelector("[data-scoring-status]");
+    var form = panel.querySelector("[data-scoring-start]");
+    var button = form ? form.querySelector("button") : null;
+    var timer = null;
+
+    function show(data) {
+      var state = data.state || "none";
+      if (state === "none") {
+        bar.hidden = true;
+        status.textContent = status.getAttribute("data-text-none");
+      } else {
+        bar.hidden = false;
+        fill.style.width = data.percent + "%";
+        bar.setAttribute("aria-valuenow", String(data.percent));
+        bar.classList.toggle("campaign-scoring__bar--failed", data.failed > 0);
+        status.textContent = format(status.getAttribute("data-text-" + state) || "", data);
+      }
+      if (button) button.disabled = state === "running";
+      return state;
+    }
+
+    function poll() {
+      clearTimeout(timer);
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.json();
+        })
+        .then(function (data) {
+          if (show(data) === "running") timer = setTimeout(poll, 1000);
+        })
+        .catch(function () {
+          status.textContent = status.getAttribute("data-text-error");
+          timer = setTimeout(poll, 3000);
+        });
+    }
+
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        button.disabled = true;
+        fetch(form.action, {
+          method: "POST",
+          body: new FormData(form),
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        })
+          .then(function (response) {
+            if (!response.ok) throw new Error(String(response.status));
+            return response.json();
+          })
+          .then(function (data) {
+            if (show(data) === "running") timer = setTimeout(poll, 500);
+          })
+          .catch(function () {
+            button.disabled = false;
+            status.textContent = status.getAttribute("data-text-error");
+          });
+      });
+    }
+    poll();
+  }
+
+  document.querySelectorAll("[data-scoring-progress-url]").forEach(setup);
+})();
