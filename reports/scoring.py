@@ -376,7 +376,9 @@ def score(
                 "requirement_type": spec.requirement_type,
                 "is_key": spec.is_key,
                 "weight": _r(weight),
-                "rating": inp.rating,
+                # Exact already (a mean to two places, or a settled whole rating): only the
+                # notation is made uniform, 3 → 3.00.
+                "rating": _r(Fraction(inp.rating)) if inp.rating is not None else None,
                 "met": inp.met,
                 "settled": inp.settled,
                 "value": inp.value if spec.interpolate else None,

@@ -34,6 +34,23 @@
       return state;
     }
 
+    // Reloads the page's result blocks in place once a run has finished.
+    function refresh() {
+      var targets = document.querySelectorAll("[data-scoring-refresh][id]");
+      if (!targets.length) return;
+      fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          targets.forEach(function (target) {
+            var replacement = fresh.getElementById(target.id);
+            if (replacement) target.innerHTML = replacement.innerHTML;
+          });
+        });
+    }
+
+    var seenRunning = false;
+
     function poll() {
       clearTimeout(timer);
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -42,7 +59,14 @@
           return response.json();
         })
         .then(function (data) {
-          if (show(data) === "running") timer = setTimeout(poll, 1000);
+          var state = show(data);
+          if (state === "running") {
+            seenRunning = true;
+            timer = setTimeout(poll, 1000);
+          } else if (state === "finished" && seenRunning) {
+            seenRunning = false;
+            refresh();
+          }
         })
         .catch(function () {
           status.textContent = status.getAttribute("data-text-error");
@@ -65,7 +89,9 @@
             return response.json();
           })
           .then(function (data) {
+            seenRunning = true;
             if (show(data) === "running") timer = setTimeout(poll, 500);
+            else refresh();
           })
           .catch(function () {
             button.disabled = false;

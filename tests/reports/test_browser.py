@@ -52,4 +52,6 @@ def test_an_admin_scores_the_whole_campaign_and_watches_the_bar(
     )
     assert "1" in page.locator("[data-scoring-status]").inner_text()
     assert page.url.endswith(f"/campaigns/{scored.campaign.pk}/scoring/")  # no reload, no redirect
+    # The results table is refreshed in place once the run has finished.
+    page.wait_for_function("document.querySelector('#campaign-scores').textContent.includes('v1')")
     screenshot(page, "scoring_campaign_zh")
