@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("assessments.urls")),
     path("", include("reports.urls")),
+    path("", include("reports.urls_certified")),
     path("audit/", include("audit.urls")),
     path("catalogs/", include("indicators.urls")),
     path("api/v1/", include("indicators.api.urls")),

@@ -1,0 +1,44 @@
+"""``{% certified_reports_for assessment user as certified %}``: what the report partial shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django import template
+
+from accounts.models import User
+from assessments.models import Assessment
+from reports.models import Report
+from reports.verification import READERS, reports_of
+
+register = template.Library()
+
+
+@dataclass
+class CertifiedReports:
+    visible: bool
+    reports: list[Report] = field(default_factory=list)
+    is_admin: bool = False
+    can_issue: bool = False
+    # Languages without a report in force, offered by the issue form.
+    languages: list[tuple[str, str]] = field(default_factory=list)
+
+
+@register.simple_tag
+def certified_reports_for(assessment: Assessment, user: User) -> CertifiedReports:
+    """Nothing for those who may not read reports (assessors, auditors); the reports, newest
+    first, for the cloud's vendor and owner and for admins; and for admins whether a report may
+    be issued now."""
+    if not getattr(user, "is_authenticated", False) or user.role not in READERS:
+        return CertifiedReports(visible=False)
+    reports = list(reports_of(assessment=assessment))
+    is_admin = user.role == User.Role.ADMIN
+    in_force = {r.language for r in reports if r.status == Report.Status.ISSUED}
+    languages = [(code, label) for code, label in Report.Language.choices if code not in in_force]
+    return CertifiedReports(
+        visible=True,
+        reports=reports,
+        is_admin=is_admin,
+        can_issue=is_admin and assessment.state == Assessment.State.APPROVED and bool(languages),
+        languages=languages,
+    )
