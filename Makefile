@@ -53,7 +53,7 @@ format:
 
 # Extract new strings into the .po files (then translate them), and compile the .mo files.
 messages: bootstrap
-	@$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
+	@$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	@$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
@@ -62,3 +62,4 @@ clean:
 # Memory of the server process while it receives a 1 GiB evidence upload (target: < 64 MiB more).
 bench: bootstrap
 	@.venv/bin/python bench/upload_memory.py
+	@scripts/services.sh && .venv/bin/python bench/score_campaign.py

@@ -16,3 +16,4 @@ class AssessmentsConfig(AppConfig):
             "assessments:list",
             {User.Role.ADMIN, User.Role.ASSESSOR, User.Role.VENDOR, User.Role.OWNER},
         )
+        register_navigation(_("Campaigns"), "assessments:campaign_list", {User.Role.ADMIN})

@@ -70,5 +70,11 @@ def screenshot(page: object, name: str) -> Path:
     """Saves a full-page PNG under var/screenshots/ for a person to look at."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    # Chromium can repeat rows when it stitches a full-page shot of a tall page; a viewport as
+    # tall as the page gives one clean frame.
+    viewport = page.viewport_size  # type: ignore[attr-defined]
+    height = page.evaluate("document.documentElement.scrollHeight")  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, 200), 16000)})  # type: ignore[attr-defined]
+    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    page.set_viewport_size(viewport)  # type: ignore[attr-defined]
     return path

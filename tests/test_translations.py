@@ -16,10 +16,18 @@ def _entries(text: str) -> list[tuple[str, str, bool]]:
         for line in lines:
             if line.startswith("#"):
                 continue
-            for key in ("msgid", "msgstr"):
-                if line.startswith(key + " "):
+            # A plural entry's first form (msgstr[0]) is the one Chinese uses.
+            for key, prefix in (
+                ("msgid", "msgid "),
+                ("msgstr", "msgstr "),
+                ("msgstr", "msgstr[0] "),
+            ):
+                if line.startswith(prefix):
                     current = key
-                    line = line[len(key) + 1 :]
+                    line = line[len(prefix) :]
+            if line.startswith(("msgid_plural ", "msgstr[")):
+                current = None
+                continue
             if current and line.startswith('"'):
                 parts[current] += line[1:-1]
         if parts["msgid"]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Organisation, User
 from assessments import selectors, services
@@ -173,7 +174,10 @@ def test_quantitative_indicators_need_the_measured_value(assessment, vendor) -> 
         acting_user=vendor,
     )
 
-    missing = {m.indicator.pk: m.problems for m in selectors.answers_missing(assessment=assessment)}
+    with translation.override("en"):
+        missing = {
+            m.indicator.pk: m.problems for m in selectors.answers_missing(assessment=assessment)
+        }
 
     assert missing[indicator.pk] == ["the measured value"]
 
@@ -271,7 +275,7 @@ def test_an_assessor_cannot_submit_without_a_rationale_for_every_rating(
         assignment=first, indicator=indicator, rating=1, rationale="", acting_user=first.assessor
     )
 
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error, translation.override("en"):
         services.assignment_submit(assignment=first, acting_user=first.assessor)
 
     assert error.value.messages == [
