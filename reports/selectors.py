@@ -3,16 +3,16 @@ campaign runs, scoped to the user where a person asks."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 from threading import Lock
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from assessments.models import Answer, Assessment, Campaign
-from assessments.selectors import assessment_get_for, consolidated_ratings
+from assessments.models import Answer, Assessment, Campaign, Rating, Settlement
+from assessments.selectors import assessment_get_for, consolidate
 from indicators.models import Framework, Indicator, LevelRule, TrustedPassRule, VetoRule
 
 from .models import CampaignScoringRun, ScoreResult, VetoFinding
@@ -120,30 +120,62 @@ class ScoringInputs:
     vetoes: frozenset[str]
 
 
-def scoring_inputs(*, assessment: Assessment) -> ScoringInputs:
-    """Everything the score of ``assessment`` depends on, read in a fixed number of queries:
-    the consolidated ratings (``assessments.selectors.consolidated_ratings``: the mean of the
-    assessors unless settled), the vendor's measured values of interpolating indicators, and
-    the vetoes recorded for it."""
-    spec = framework_spec(framework=assessment.campaign.framework)
-    interpolating = [i.id for i in spec.indicators if i.interpolate]
-    values: dict[int, Decimal | None] = {}
-    if interpolating:
-        values = dict(
-            Answer.objects.filter(
-                assessment=assessment, indicator_id__in=interpolating
-            ).values_list("indicator_id", "value")
+def scoring_inputs_many(*, assessments: list[Assessment]) -> dict[int, ScoringInputs]:
+    """Everything the scores of ``assessments`` depend on, in four queries however many there
+    are (their campaigns and frameworks must be loaded): the consolidated ratings (the rule of
+    ``assessments.selectors.consolidate``, as ``consolidated_ratings`` applies it: the mean of
+    the assessors in assignment order, unless the lead settled it), the vendor's measured values
+    of interpolating indicators, and the vetoes recorded."""
+    ids = [a.pk for a in assessments]
+    ratings: dict[tuple[int, int], list[Rating]] = defaultdict(list)
+    for assessment_id, indicator_id, rating, met in (
+        Rating.objects.filter(assignment__assessment_id__in=ids)
+        .order_by("assignment__assigned_at", "assignment_id")
+        .values_list("assignment__assessment_id", "indicator_id", "rating", "met")
+    ):
+        ratings[(assessment_id, indicator_id)].append(Rating(rating=rating, met=met))
+    settlements = {
+        (a, i): Settlement(rating=rating, met=met)
+        for a, i, rating, met in Settlement.objects.filter(assessment_id__in=ids).values_list(
+            "assessment_id", "indicator_id", "rating", "met"
         )
-    inputs = {
-        indicator_id: IndicatorInput(
-            rating=c.rating, met=c.met, settled=c.settled, value=values.get(indicator_id)
-        )
-        for indicator_id, c in consolidated_ratings(assessment=assessment).items()
     }
-    vetoes = frozenset(
-        VetoFinding.objects.filter(assessment=assessment).values_list("veto_rule__code", flat=True)
-    )
-    return ScoringInputs(spec, inputs, vetoes)
+    values = {
+        (a, i): value
+        for a, i, value in Answer.objects.filter(
+            assessment_id__in=ids, indicator__interpolate=True
+        ).values_list("assessment_id", "indicator_id", "value")
+    }
+    vetoes: dict[int, set[str]] = defaultdict(set)
+    for a, code in VetoFinding.objects.filter(assessment_id__in=ids).values_list(
+        "assessment_id", "veto_rule__code"
+    ):
+        vetoes[a].add(code)
+    found: dict[int, ScoringInputs] = {}
+    for assessment in assessments:
+        spec = framework_spec(framework=assessment.campaign.framework)
+        inputs = {}
+        for indicator in spec.indicators:
+            key = (assessment.pk, indicator.id)
+            c = consolidate(
+                # consolidate reads only these two fields of the indicator.
+                indicator=Indicator(pk=indicator.id, requirement_type=indicator.requirement_type),
+                ratings=ratings.get(key, []),
+                settlement=settlements.get(key),
+            )
+            inputs[indicator.id] = IndicatorInput(
+                rating=c.rating,
+                met=c.met,
+                settled=c.settled,
+                value=values.get(key) if indicator.interpolate else None,
+            )
+        found[assessment.pk] = ScoringInputs(spec, inputs, frozenset(vetoes[assessment.pk]))
+    return found
+
+
+def scoring_inputs(*, assessment: Assessment) -> ScoringInputs:
+    """``scoring_inputs_many`` for one assessment."""
+    return scoring_inputs_many(assessments=[assessment])[assessment.pk]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -44,13 +44,22 @@ def assessment_score_enqueue(assessment_id: int) -> None:
     transaction.on_commit(lambda: score_assessment_task.delay(assessment_id))
 
 
+# Assessments per campaign task: each task reads its batch in a fixed number of queries, so the
+# database round trips per assessment stay low and do not grow with the campaign.
+BATCH_SIZE = 20
+
+
 def _enqueue_run(run_id: int, assessment_ids: list[int]) -> None:
     from celery import group
 
-    from .tasks import score_assessment_task
+    from .tasks import score_assessments_task
+
+    batches = [
+        assessment_ids[n : n + BATCH_SIZE] for n in range(0, len(assessment_ids), BATCH_SIZE)
+    ]
 
     def send() -> None:
-        group(score_assessment_task.s(pk, run_id) for pk in assessment_ids).apply_async()
+        group(score_assessments_task.s(batch, run_id) for batch in batches).apply_async()
 
     transaction.on_commit(send)
 
@@ -68,107 +77,140 @@ class ScoreOutcome:
     result: ScoreResult | None = None
 
 
-@transaction.atomic
 def assessment_score(
     *, assessment_id: int, run_id: int | None = None, acting_user: User | None = None
 ) -> ScoreOutcome:
-    """Scores one assessment from its consolidated ratings and stores the result.
+    """Scores one assessment: ``assessments_score`` for one id."""
+    return assessments_score(
+        assessment_ids=[assessment_id], run_id=run_id, acting_user=acting_user
+    )[assessment_id]
 
-    Guarantees: exactly one current result per assessment (the row lock on the assessment
-    serialises concurrent scorings, and a partial unique index enforces it); the same inputs
-    never add a row; changed inputs add version n+1 and keep the old ones. With ``run_id`` the
-    assessment's item of that run is counted once, however often this runs. Returns quietly for
-    a missing assessment or one that is not scored or approved. Raises database errors only.
+
+@transaction.atomic
+def assessments_score(
+    *, assessment_ids: list[int], run_id: int | None = None, acting_user: User | None = None
+) -> dict[int, ScoreOutcome]:
+    """Scores assessments from their consolidated ratings and stores the results, in one
+    transaction and a fixed number of queries plus one audit record per changed result.
+
+    Guarantees: exactly one current result per assessment (row locks on the assessments, taken
+    in id order, serialise concurrent scorings, and a partial unique index enforces it); the
+    same inputs never add a row; changed inputs add version n+1 and keep the old ones, and
+    inputs changed back make their earlier version current again. With ``run_id`` each
+    assessment's item of that run is counted once, however often this runs. A missing
+    assessment, or one that is not scored or approved, is returned as "missing" or "skipped"
+    (and counted as done in the run). Raises database errors only.
     """
-    assessment = (
+    locked = list(
         Assessment.objects.select_for_update(of=("self",))
-        .select_related("campaign__framework")
-        .filter(pk=assessment_id)
-        .first()
+        .select_related("campaign__framework", "cloud")
+        .filter(pk__in=assessment_ids)
+        .order_by("pk")
     )
-    if assessment is None:
-        return ScoreOutcome("missing")
-    if assessment.state not in selectors.SCOREABLE_STATES:
-        outcome = ScoreOutcome("skipped")
-    else:
-        outcome = _store(assessment, acting_user)
+    outcomes: dict[int, ScoreOutcome] = {pk: ScoreOutcome("missing") for pk in assessment_ids}
+    to_score = [a for a in locked if a.state in selectors.SCOREABLE_STATES]
+    for a in locked:
+        if a.state not in selectors.SCOREABLE_STATES:
+            outcomes[a.pk] = ScoreOutcome("skipped")
+    if to_score:
+        outcomes.update(_store(to_score, acting_user))
     if run_id is not None:
-        _item_finish(run_id, assessment_id, CampaignScoringItem.State.DONE, "")
-    return outcome
+        _items_finish(run_id, assessment_ids, CampaignScoringItem.State.DONE, "")
+    return outcomes
 
 
-def _store(assessment: Assessment, acting_user: User | None) -> ScoreOutcome:
-    data = selectors.scoring_inputs(assessment=assessment)
-    sha = inputs_sha256(data.framework, data.inputs, data.vetoes)
-    existing = {
-        r.inputs_sha256: r
-        for r in ScoreResult.objects.filter(assessment=assessment).only(
-            "pk", "version", "inputs_sha256", "is_current"
-        )
-    }
+def _store(assessments: list[Assessment], acting_user: User | None) -> dict[int, ScoreOutcome]:
+    inputs = selectors.scoring_inputs_many(assessments=assessments)
+    existing: dict[int, dict[str, ScoreResult]] = {a.pk: {} for a in assessments}
+    for r in ScoreResult.objects.filter(assessment__in=assessments).only(
+        "pk", "assessment_id", "version", "inputs_sha256", "is_current"
+    ):
+        existing[r.assessment_id][r.inputs_sha256] = r
     now = timezone.now()
-    same = existing.get(sha)
-    if same is not None and same.is_current:
-        return ScoreOutcome("unchanged", same)
-    # The old current row steps down first: the partial unique index allows one at a time.
-    ScoreResult.objects.filter(assessment=assessment, is_current=True).update(is_current=False)
-    if same is not None:
-        ScoreResult.objects.filter(pk=same.pk).update(is_current=True, current_since=now)
-        same.is_current = True
+    outcomes: dict[int, ScoreOutcome] = {}
+    step_down: list[int] = []  # results that stop being current
+    reinstate: list[ScoreResult] = []
+    created: list[ScoreResult] = []
+    for assessment in assessments:
+        data = inputs[assessment.pk]
+        sha = inputs_sha256(data.framework, data.inputs, data.vetoes)
+        rows = existing[assessment.pk]
+        same = rows.get(sha)
+        if same is not None and same.is_current:
+            outcomes[assessment.pk] = ScoreOutcome("unchanged", same)
+            continue
+        step_down += [r.pk for r in rows.values() if r.is_current]
+        if same is not None:
+            same.is_current, same.current_since = True, now
+            reinstate.append(same)
+            outcomes[assessment.pk] = ScoreOutcome("reinstated", same)
+            continue
+        breakdown = score(data.framework, data.inputs, data.vetoes)
+        result = ScoreResult(
+            assessment=assessment,
+            version=max((r.version for r in rows.values()), default=0) + 1,
+            is_current=True,
+            inputs_sha256=sha,
+            framework_id=data.framework.id,
+            method=breakdown["method"],
+            total=breakdown["total"],
+            level_code=breakdown["level"]["code"] if breakdown["level"] else "",
+            passed=breakdown["pass_check"]["passed"] if breakdown["pass_check"] else None,
+            vetoed=any(v["applies"] for v in breakdown["vetoes"]),
+            breakdown=breakdown_json(breakdown),
+            current_since=now,
+        )
+        created.append(result)
+        outcomes[assessment.pk] = ScoreOutcome("created", result)
+    # The old current rows step down first: the partial unique index allows one at a time.
+    if step_down:
+        ScoreResult.objects.filter(pk__in=step_down).update(is_current=False)
+    if reinstate:
+        ScoreResult.objects.filter(pk__in=[r.pk for r in reinstate]).update(
+            is_current=True, current_since=now
+        )
+    # full_clean is skipped on purpose: every field is computed above, and the constraints are
+    # the database's to enforce under concurrency.
+    ScoreResult.objects.bulk_create(created)
+    by_pk = {a.pk: a for a in assessments}
+    for result in reinstate:
         audit_record(
             action="reports.score.reinstated",
             acting_user=acting_user,
-            target=assessment,
-            changes={"version": same.version, "inputs_sha256": sha},
+            target=by_pk[result.assessment_id],
+            changes={"version": result.version, "inputs_sha256": result.inputs_sha256},
         )
-        return ScoreOutcome("reinstated", same)
-    breakdown = score(data.framework, data.inputs, data.vetoes)
-    result = ScoreResult(
-        assessment=assessment,
-        version=max((r.version for r in existing.values()), default=0) + 1,
-        is_current=True,
-        inputs_sha256=sha,
-        framework_id=data.framework.id,
-        method=breakdown["method"],
-        total=breakdown["total"],
-        level_code=breakdown["level"]["code"] if breakdown["level"] else "",
-        passed=breakdown["pass_check"]["passed"] if breakdown["pass_check"] else None,
-        vetoed=any(v["applies"] for v in breakdown["vetoes"]),
-        breakdown=breakdown_json(breakdown),
-        current_since=now,
-    )
-    # full_clean is skipped on purpose: every field is computed above, and the constraints are
-    # the database's to enforce under concurrency.
-    result.save()
-    audit_record(
-        action="reports.score.computed",
-        acting_user=acting_user,
-        target=assessment,
-        changes={
-            "version": result.version,
-            "total": str(result.total) if result.total is not None else None,
-            "level": result.level_code,
-            "passed": result.passed,
-            "inputs_sha256": sha,
-        },
-    )
-    return ScoreOutcome("created", result)
+    for result in created:
+        audit_record(
+            action="reports.score.computed",
+            acting_user=acting_user,
+            target=by_pk[result.assessment_id],
+            changes={
+                "version": result.version,
+                "total": str(result.total) if result.total is not None else None,
+                "level": result.level_code,
+                "passed": result.passed,
+                "inputs_sha256": result.inputs_sha256,
+            },
+        )
+    return outcomes
 
 
 # ----------------------------------------------------------------------------------------------
 # Campaign runs
 
 
-def _item_finish(run_id: int, assessment_id: int, state: str, error: str) -> None:
-    """Counts one item of a run, once: the guarded update of the item decides."""
+def _items_finish(run_id: int, assessment_ids: list[int], state: str, error: str) -> None:
+    """Counts items of a run, each once: the guarded update of the items decides."""
     changed = CampaignScoringItem.objects.filter(
-        run_id=run_id, assessment_id=assessment_id, state=CampaignScoringItem.State.PENDING
+        run_id=run_id, assessment_id__in=assessment_ids, state=CampaignScoringItem.State.PENDING
     ).update(state=state, error=error[:2000], finished_at=timezone.now())
-    if changed != 1:
+    if not changed:
         return
     counter = "done" if state == CampaignScoringItem.State.DONE else "failed"
-    CampaignScoringRun.objects.filter(pk=run_id).update(**{counter: F(counter) + 1})
-    # A new statement sees every run that committed before our counter update took the lock.
+    # The counter update locks the run row; the finishing UPDATE, a new statement, then sees
+    # every concurrent task that committed before us, so exactly one of them finishes the run.
+    CampaignScoringRun.objects.filter(pk=run_id).update(**{counter: F(counter) + changed})
     CampaignScoringRun.objects.filter(
         pk=run_id,
         state=CampaignScoringRun.State.RUNNING,
@@ -177,9 +219,10 @@ def _item_finish(run_id: int, assessment_id: int, state: str, error: str) -> Non
 
 
 @transaction.atomic
-def scoring_item_fail(*, run_id: int, assessment_id: int, error: str) -> None:
-    """Counts an assessment of a run as failed (its task gave up). Idempotent."""
-    _item_finish(run_id, assessment_id, CampaignScoringItem.State.FAILED, error)
+def scoring_items_fail(*, run_id: int, assessment_ids: list[int], error: str) -> None:
+    """Counts the assessments of a run not counted yet as failed (their task gave up).
+    Idempotent."""
+    _items_finish(run_id, assessment_ids, CampaignScoringItem.State.FAILED, error)
 
 
 @transaction.atomic

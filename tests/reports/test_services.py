@@ -247,3 +247,32 @@ def test_the_command_scores_a_campaign(
 
     assert "1 assessments" in out.getvalue()
     assert ScoreResult.objects.filter(assessment=scored).count() == 1
+
+
+def test_the_bulk_inputs_agree_with_the_workflows_consolidated_ratings(
+    scored: Assessment, admin: User
+) -> None:
+    from assessments.selectors import consolidated_ratings
+    from reports.selectors import scoring_inputs
+
+    workflow.settlement_save(
+        assessment=scored,
+        indicator=_indicator(scored, "2.2"),
+        rating=1,
+        reason="复核。",
+        acting_user=admin,
+    )
+    scored = Assessment.objects.select_related("campaign__framework").get(pk=scored.pk)
+
+    inputs = scoring_inputs(assessment=scored).inputs
+
+    expected = consolidated_ratings(assessment=scored)
+    assert {k: (v.rating, v.met, v.settled) for k, v in inputs.items()} == {
+        k: (c.rating, c.met, c.settled) for k, c in expected.items()
+    }
+
+
+def test_a_batch_scores_each_assessment_and_reports_the_missing_one(scored: Assessment) -> None:
+    outcomes = services.assessments_score(assessment_ids=[scored.pk, 10**9])
+
+    assert {pk: o.status for pk, o in outcomes.items()} == {scored.pk: "created", 10**9: "missing"}

@@ -30,8 +30,9 @@ def _wait(condition, timeout: float, worker: WorkerProcess) -> None:  # type: ig
 
 @pytest.mark.worker
 def test_a_campaign_survives_a_killed_worker_with_one_current_result_each(
-    killable_worker: WorkerProcess, admin: User
+    killable_worker: WorkerProcess, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)  # 30 tasks, so the kill lands between two
     default_catalogs_load(acting_user=None)
     framework = Framework.objects.get(kind=Framework.Kind.COMPREHENSIVE)
     assessors = [UserFactory(username=f"bulk_expert{n}", role=User.Role.ASSESSOR) for n in (1, 2)]
