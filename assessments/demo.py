@@ -11,6 +11,7 @@ exercises the workflow end to end.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import random
@@ -351,10 +352,14 @@ def _settle_and_approve(assessment: Assessment, admin: User) -> None:
 
 
 @transaction.atomic
-def load_demo_campaign(*, year: int | None = None) -> Campaign:
+def load_demo_campaign(*, year: int | None = None, final: bool = False) -> Campaign:
     """Creates the demo organisations, clouds and the demo comprehensive campaign, and moves each
     assessment to its demo state through the workflow services. Idempotent: an existing demo
-    campaign is returned untouched."""
+    campaign is returned untouched.
+
+    ``final``: a finished campaign of an earlier year, every assessment approved and the campaign
+    closed (what a previous year's ranking is built from).
+    """
     year = year or timezone.localdate().year
     name = DEMO_CAMPAIGN_NAME.format(year=year)
     existing = Campaign.objects.filter(name=name).first()
@@ -390,12 +395,17 @@ def load_demo_campaign(*, year: int | None = None) -> Campaign:
             )
 
     today = timezone.localdate()
+    opens_on, closes_on = (
+        (datetime.date(year, 3, 1), datetime.date(year, 6, 30))
+        if final
+        else (today - datetime.timedelta(days=40), today + datetime.timedelta(days=20))
+    )
     campaign = services.campaign_create(
         name=name,
         year=year,
         framework=framework,
-        opens_on=today - datetime.timedelta(days=40),
-        closes_on=today + datetime.timedelta(days=20),
+        opens_on=opens_on,
+        closes_on=closes_on,
         is_demo=True,
         acting_user=admin,
     )
@@ -421,7 +431,16 @@ def load_demo_campaign(*, year: int | None = None) -> Campaign:
         for assessor in (assessor1, assessor2):
             services.assignment_create(assessment=assessment, assessor=assessor, acting_user=admin)
         vendor = vendor_users[spec.vendor]
+        if final:
+            spec = dataclasses.replace(spec, outcome=S.APPROVED)
         _advance(assessment, spec, vendor, admin, rng)
+    if final:
+        services.campaign_set_state(
+            campaign=campaign, state=Campaign.State.REVIEWING, acting_user=admin
+        )
+        services.campaign_set_state(
+            campaign=campaign, state=Campaign.State.CLOSED, acting_user=admin
+        )
     return campaign
 
 

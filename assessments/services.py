@@ -34,6 +34,13 @@ from .models import (
 )
 
 
+def _score_after_commit(assessment: Assessment) -> None:
+    """Queues the scoring engine for this assessment once the transaction commits."""
+    from reports.services import assessment_score_enqueue
+
+    assessment_score_enqueue(assessment.pk)
+
+
 def _require_role(user: User, *roles: str) -> None:
     if user is None or user.role not in roles:
         raise PermissionDenied(_("Your role may not do this."))
@@ -469,6 +476,7 @@ def assignment_submit(*, assignment: Assignment, acting_user: User) -> Assignmen
             target=assessment,
             changes={"from": "in_review", "to": "scored"},
         )
+        _score_after_commit(assessment)
     return assignment
 
 
@@ -560,6 +568,8 @@ def settlement_save(
             )
     except IntegrityError as exc:  # a concurrent settle of the same indicator
         raise ValidationError(_("Someone settled this at the same time; reload.")) from exc
+    if assessment.state == Assessment.State.SCORED:
+        _score_after_commit(assessment)
     audit_record(
         action="assessments.rating.settled",
         acting_user=acting_user,
