@@ -154,6 +154,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+if CELERY_TASK_TIME_LIMIT < 60:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be at least 60 seconds.")
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_RESULT_EXPIRES = 24 * 3600
 # A task not acknowledged within this many seconds is handed to another worker; it must exceed
