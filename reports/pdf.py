@@ -6,7 +6,7 @@ gives the same document. Signing is not done here (see ``reports.signing``).
 
 The layout avoids WeasyPrint's slow paths: one small table per dimension instead of one table
 running over many pages, block layout rather than nested flexboxes, and an inline SVG for the
-radar chart and the QR code. Fonts are Noto Sans/Serif CJK **SC** with ``lang="zh-CN"`` so that
+radar chart and the QR code. The font is Noto Sans CJK **SC** with ``lang="zh-CN"`` so that
 Simplified glyph forms are chosen; WeasyPrint embeds subsets of them (with HarfBuzz; see
 ``govcloud_eval.health.harfbuzz_subsetting_available``).
 """
@@ -17,6 +17,7 @@ import base64
 import datetime
 import io
 import re
+import threading
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypedDict
@@ -221,20 +222,33 @@ def report_html(content: ReportContent) -> str:
         return render_to_string("reports/pdf/report.html", _context(content))
 
 
-def render_report_pdf(content: ReportContent) -> bytes:
-    """The unsigned PDF of ``content``. Raises whatever WeasyPrint raises on a broken template."""
-    from weasyprint import CSS, HTML
+_LOCAL = threading.local()
+
+
+def _fonts_and_stylesheet():  # type: ignore[no-untyped-def]
+    """One font configuration and parsed print stylesheet per thread, reused across renders
+    (creating them costs about a tenth of a render). The stylesheet declares no @font-face, so
+    nothing of one document stays in them."""
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
+    mtime = STYLESHEET.stat().st_mtime
+    cached = getattr(_LOCAL, "fonts", None)
+    if cached is None or cached[2] != mtime:
+        fonts = FontConfiguration()
+        cached = (fonts, CSS(filename=str(STYLESHEET), font_config=fonts), mtime)
+        _LOCAL.fonts = cached
+    return cached[0], cached[1]
+
+
+def render_report_pdf(content: ReportContent) -> bytes:
+    """The unsigned PDF of ``content``. Raises whatever WeasyPrint raises on a broken template."""
+    from weasyprint import HTML
+
     html = report_html(content)
-    fonts = FontConfiguration()
-    stylesheet = CSS(filename=str(STYLESHEET), font_config=fonts)
+    fonts, stylesheet = _fonts_and_stylesheet()
     out = io.BytesIO()
     HTML(string=html, base_url=str(STYLESHEET.parent)).write_pdf(
-        out,
-        stylesheets=[stylesheet],
-        font_config=fonts,
-        # Metadata that changes nothing a reader sees would only make two renders differ.
-        uncompressed_pdf=False,
+        out, stylesheets=[stylesheet], font_config=fonts
     )
     return out.getvalue()
