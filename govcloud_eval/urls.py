@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("reports.urls")),
     path("", include("reports.urls_certified")),
+    path("", include("reports.urls_rankings")),
     path("audit/", include("audit.urls")),
     path("catalogs/", include("indicators.urls")),
     path("api/v1/", include("indicators.api.urls")),
