@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -213,7 +213,9 @@ def presentation(snapshot: dict[str, Any], *, charts: bool = True) -> Presentati
         notice_starts=_date(notice.get("starts_on")),
         notice_ends=_date(notice.get("ends_on")),
         previous_year=previous.get("year"),
-        published_on=date_format(datetime.datetime.fromisoformat(published).date(), "DATE_FORMAT")
+        published_on=date_format(
+            timezone.localtime(datetime.datetime.fromisoformat(published)).date(), "DATE_FORMAT"
+        )
         if published
         else "",
     )
