@@ -63,3 +63,4 @@ clean:
 bench: bootstrap
 	@.venv/bin/python bench/upload_memory.py
 	@scripts/services.sh && .venv/bin/python bench/score_campaign.py
+	@scripts/services.sh && .venv/bin/python bench/ranking_rps.py
