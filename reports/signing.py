@@ -13,17 +13,22 @@ the rest. The key and certificate are PEM files named in settings:
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import os
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 FIELD_NAME = "GCE-Signature"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,19 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str = "") -> bytes:
         reason=reason or None,
         location=location or None,
     )
-    out = signers.sign_pdf(writer, meta, signer=signer)  # type: ignore[arg-type]
+    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))  # type: ignore[arg-type]
     return out.getvalue()
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Runs pyHanko's coroutine to completion, also from a thread whose event loop is running
+    (an async view, or a test driving a browser), where ``asyncio.run`` would refuse."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def certificate_subject() -> str:

@@ -152,7 +152,7 @@ def report_retry(report: Report, user: User, request: HttpRequest) -> str:
 
 def _public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """No login; counted against the client's rate limit (429 past it); never cached; the
-    address, which holds the code, is not sent on as a referrer."""
+    address, which holds the code, is not sent to other sites as a referrer."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -166,7 +166,9 @@ def _public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response["Retry-After"] = str(rule.window)
         else:
             response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
+        # upload form and CSRF protection rejects it.
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex"
         return response
 

@@ -60,7 +60,7 @@ def test_anyone_sees_that_a_report_is_valid_with_its_cloud_level_and_sha256(
     assert "济南政务云计算中心" in page
     assert issued.score_result.breakdown["level"]["name_en"] in page  # English page
     assert issued.sha256 in page and issued.number in page
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
