@@ -90,12 +90,12 @@ class SettingsForm(forms.Form):
     notice_starts_on = forms.DateField(
         label=gettext_lazy("Public notice (公示) starts"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     notice_ends_on = forms.DateField(
         label=gettext_lazy("Public notice (公示) ends"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args: Any, levels: list[tuple[str, str]], **kwargs: Any) -> None:
