@@ -400,9 +400,10 @@ class Ranking(models.Model):
     version = models.PositiveIntegerField(_("version"), null=True, blank=True)
     # Pool code (assessments.models.Cloud.Level) → how many clouds it lists.
     quotas = models.JSONField(_("quotas"), default=dict)
-    min_level = models.CharField(_("minimum level"), max_length=32)
+    # Blank for the awards: trusted-platform catalogs have no levels.
+    min_level = models.CharField(_("minimum level"), max_length=32, blank=True)
     # Dimension codes that break ties of the total, in order.
-    tie_break = models.JSONField(_("tie-break order"), default=list)
+    tie_break = models.JSONField(_("tie-break order"), default=list, blank=True)
     public_form = models.CharField(
         _("public form"), max_length=12, choices=PublicForm.choices, default=PublicForm.GROUPED
     )

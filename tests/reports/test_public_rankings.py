@@ -9,6 +9,7 @@ import datetime
 import io
 import re
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +29,16 @@ from .test_rankings import add_cloud, make_campaign, publish
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    cache.clear()
+def _own_cache(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """An empty in-process cache of this test's own: clearing it never touches a shared cache
+    (a Redis cache may share its server with the Celery broker)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"rankings-{uuid.uuid4().hex}",
+        }
+    }
     yield
-    cache.clear()
 
 
 def fill(campaign: Campaign, provincial: int, municipal: int) -> Campaign:

@@ -630,6 +630,30 @@ def test_the_real_workflow_feeds_the_ranking(
     assert entry["division_code"] == "370100"
 
 
+def test_trusted_platform_awards_are_published_by_vendor(admin: User, trusted: Framework) -> None:
+    campaign = make_campaign(admin, trusted, 2026, name="2026年可信政务云评估")
+    passed = add_cloud(campaign, "甲政务云平台", total=None)
+    failed = add_cloud(campaign, "乙政务云平台", total=None)
+    for found, ok in ((passed, True), (failed, False)):
+        ScoreResult.objects.create(
+            assessment=found,
+            version=1,
+            inputs_sha256=hashlib.sha256(str(found.pk).encode()).hexdigest(),
+            framework=trusted,
+            method="1",
+            passed=ok,
+            breakdown={"total": None, "dimensions": []},
+            current_since=timezone.now(),
+        )
+    ranking = publish(campaign, admin)
+    assert ranking.kind == Ranking.Kind.AWARDS and ranking.slug == "awards"
+    (award,) = ranking.snapshot["awards"]
+    assert award["vendor"] == "甲政务云平台服务商"
+    assert [e["cloud"] for e in award["entries"]] == ["甲政务云平台"]
+    text = client_for(None).get("/rankings/2026/awards/").content.decode()
+    assert "甲政务云平台服务商" in text and "乙政务云平台" not in text
+
+
 # ----------------------------------------------------------------------------------------------
 # Objections during the public notice
 
