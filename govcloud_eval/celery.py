@@ -12,3 +12,6 @@ app = Celery("govcloud_eval")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["govcloud_eval"])
+
+# The worker refuses to start when PDF fonts would fall back to the slow fontTools path.
+import reports.worker_checks  # noqa: E402, F401

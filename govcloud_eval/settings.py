@@ -137,6 +137,23 @@ EVIDENCE_MAX_BYTES: int = env.int("EVIDENCE_MAX_BYTES", default=2 * 1024**3)
 if EVIDENCE_MAX_BYTES <= 0:
     raise ImproperlyConfigured("EVIDENCE_MAX_BYTES must be a positive number of bytes.")
 
+# --- Certified reports ---------------------------------------------------------------------
+# The key and certificate that sign issued reports (PAdES). `make run` creates a self-signed
+# development pair at these paths; production points them at the office's real ones.
+REPORT_SIGNING_KEY: str = env.str(
+    "REPORT_SIGNING_KEY", default=str(VAR_DIR / "signing" / "report-signing-key.pem")
+)
+REPORT_SIGNING_CERT: str = env.str(
+    "REPORT_SIGNING_CERT", default=str(VAR_DIR / "signing" / "report-signing-cert.pem")
+)
+REPORT_SIGNING_PASSPHRASE: str = env.str("REPORT_SIGNING_PASSPHRASE", default="")
+REPORT_NUMBER_PREFIX: str = env.str("REPORT_NUMBER_PREFIX", default="GCE")
+# The address printed in reports' QR codes and verification links.
+PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Public verification: at most VERIFY_RATE_LIMIT requests per client per VERIFY_RATE_WINDOW s.
+VERIFY_RATE_LIMIT: int = env.int("VERIFY_RATE_LIMIT", default=30)
+VERIFY_RATE_WINDOW: int = env.int("VERIFY_RATE_WINDOW", default=60)
+
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run eagerly in the web process: `make run` needs no broker.
 REDIS_URL: str = env.str("REDIS_URL", default="")
@@ -190,3 +207,8 @@ LOGGING = {
     # WeasyPrint logs every rendering step at INFO.
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks would log every run into the development server's console.
+    LOGGING["loggers"].update(  # type: ignore[index]
+        {"celery.app.trace": {"level": "WARNING"}, "reports.tasks": {"level": "WARNING"}}
+    )

@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from assessments.models import Assessment, Evidence, Rating, Settlement
+from assessments.models import Assessment, Campaign, Evidence, Rating, Settlement
 from audit.services import audit_record
 
 from . import selectors
@@ -501,13 +501,11 @@ def report_render(*, report_id: int) -> RenderOutcome:
 # Demo
 
 
-def demo_reports_issue() -> list[Report]:
+def demo_reports_issue(*, campaign: Campaign | None = None) -> list[Report]:
     """Issues and renders (in this process) the Chinese report of every approved assessment of
-    the demo campaigns that has none in force, through the services above, as the demo admin.
-    Idempotent. Creates the development signing certificate first when DEBUG is on and none is
-    configured."""
-    from assessments.models import Campaign
-
+    the demo campaigns (or of ``campaign`` only) that has none in force, through the services
+    above, as the demo admin. Idempotent. Creates the development signing certificate first when
+    DEBUG is on and none is configured."""
     if settings.DEBUG:
         from django.core.management import call_command
 
@@ -515,8 +513,11 @@ def demo_reports_issue() -> list[Report]:
     admin = User.objects.filter(is_demo=True, role=User.Role.ADMIN).order_by("pk").first()
     if admin is None:
         return []
+    campaigns = Campaign.objects.filter(is_demo=True)
+    if campaign is not None:
+        campaigns = campaigns.filter(pk=campaign.pk)
     approved = Assessment.objects.filter(
-        campaign__in=Campaign.objects.filter(is_demo=True), state=Assessment.State.APPROVED
+        campaign__in=campaigns, state=Assessment.State.APPROVED
     ).exclude(
         certified_reports__status=Report.Status.ISSUED,
         certified_reports__language=Report.Language.CHINESE,

@@ -22,10 +22,19 @@ class Command(BaseCommand):
         users = load_demo_accounts()
         if not options["accounts_only"]:
             from assessments.demo import load_demo_campaign
+            from reports.certify import demo_reports_issue
+            from reports.services_rankings import demo_rankings_publish
 
             campaign = load_demo_campaign()
             self.stdout.write(
                 f"Demo campaign: {campaign.name} ({campaign.assessments.count()} clouds)"
+            )
+            reports = demo_reports_issue(campaign=campaign)
+            if reports:
+                self.stdout.write(f"Demo reports issued: {len(reports)}")
+            rankings = demo_rankings_publish()
+            self.stdout.write(
+                "Demo rankings published: " + ", ".join(str(r.year) for r in rankings)
             )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
         for user in users:
