@@ -652,6 +652,8 @@ def test_trusted_platform_awards_are_published_by_vendor(admin: User, trusted: F
     assert [e["cloud"] for e in award["entries"]] == ["甲政务云平台"]
     text = client_for(None).get("/rankings/2026/awards/").content.decode()
     assert "甲政务云平台服务商" in text and "乙政务云平台" not in text
+    admin_page = client_for(admin).get(f"/campaigns/{campaign.pk}/ranking/").content.decode()
+    assert "乙政务云平台" in admin_page  # with the reason it is not listed
 
 
 # ----------------------------------------------------------------------------------------------
