@@ -24,6 +24,13 @@ _NAVIGATION: list[tuple[Promise, str, set[str] | None]] = [
 ]
 
 
+# Public pages, in the menu of every visitor, signed in or not.
+_PUBLIC_NAVIGATION: list[tuple[Promise, str]] = [
+    (_("Top ten"), "rankings:index"),
+    (_("Verify a report"), "certified:verify_lookup"),
+]
+
+
 def register_navigation(label: Promise, url_name: str, roles: set[str] | None) -> None:
     """Lets an app add its pages to the menu (called from its ``AppConfig.ready``)."""
     entry = (label, url_name, roles)
@@ -33,14 +40,16 @@ def register_navigation(label: Promise, url_name: str, roles: set[str] | None) -
 
 def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"navigation": []}
+    signed_in = user is not None and user.is_authenticated
+    entries = [
+        (label, url_name)
+        for label, url_name, roles in (_NAVIGATION if signed_in else [])
+        if roles is None or user.role in roles  # type: ignore[union-attr]
+    ] + _PUBLIC_NAVIGATION
+    home = reverse("accounts:dashboard")
     items: list[NavItem] = []
-    for label, url_name, roles in _NAVIGATION:
-        if roles is not None and user.role not in roles:
-            continue
+    for label, url_name in entries:
         url = reverse(url_name)
-        is_home = url == reverse("accounts:dashboard")
-        active = request.path == url if is_home else request.path.startswith(url)
+        active = request.path == url if url == home else request.path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
     return {"navigation": items}

@@ -110,3 +110,13 @@ def test_english_is_one_click_away(client: Client, vendor: User) -> None:
     assert '<html lang="en">' in html
     assert "Self-assessments" in html
     assert "Sign out" in html
+
+
+def test_the_public_pages_are_in_everyones_menu(client: Client, vendor: User) -> None:
+    anonymous = client.get("/login/").content.decode()
+    signed_in = client_for(vendor).get("/").content.decode()
+
+    for html in (anonymous, signed_in):
+        assert 'href="/rankings/"' in html and "十佳政务云" in html
+        assert 'href="/verify/"' in html and "报告核验" in html
+    assert 'href="/assessments/"' not in anonymous
