@@ -137,6 +137,22 @@ EVIDENCE_MAX_BYTES: int = env.int("EVIDENCE_MAX_BYTES", default=2 * 1024**3)
 if EVIDENCE_MAX_BYTES <= 0:
     raise ImproperlyConfigured("EVIDENCE_MAX_BYTES must be a positive number of bytes.")
 
+# --- Cache ------------------------------------------------------------------------------------
+# Published rankings are cached. With several web processes use Redis, in a database of its own
+# (never the broker's: clearing a Redis cache flushes its whole database).
+CACHE_URL: str = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "gce",
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Certified reports ---------------------------------------------------------------------
 # The key and certificate that sign issued reports (PAdES). `make run` creates a self-signed
 # development pair at these paths; production points them at the office's real ones.
