@@ -56,25 +56,9 @@ def _environment() -> None:
 
 
 def _create_database(url: str) -> None:
-    from urllib.parse import urlparse
+    from _support import create_database
 
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    server = psycopg2.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or "",
-        dbname="postgres",
-    )
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
+    create_database(url)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,13 +18,11 @@ from indicators.models import Indicator
 from .. import selectors, services
 from ..models import Assessment, Assignment, Rating
 from .common import (
+    autosave_response,
     error_messages,
     indicator_blocks,
-    json_errors,
-    json_ok,
     parse_met,
     parse_rating,
-    wants_json,
 )
 
 
@@ -73,30 +70,20 @@ def rating_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
     indicator = get_object_or_404(
         Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
     )
-    try:
-        rating = services.rating_save(
+    return autosave_response(
+        request,
+        indicator=indicator,
+        page_url=reverse("assessments:score", args=[pk]),
+        save=lambda: services.rating_save(
             assignment=assignment,
             indicator=indicator,
             rating=parse_rating(request.POST.get("rating")),
             met=parse_met(request.POST.get("met")),
             rationale=request.POST.get("rationale", "").strip(),
             acting_user=request.user,  # type: ignore[arg-type]
-        )
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as error:
-        if wants_json(request):
-            return json_errors(error)
-        for message in error_messages(error):
-            messages.error(request, f"{indicator.code}: {message}")
-        return redirect(f"{reverse('assessments:score', args=[pk])}#ind-{indicator.pk}")
-    if wants_json(request):
-        return json_ok(
-            saved_at=timezone.localtime(rating.updated_at).strftime("%H:%M:%S"),
-            missing=len(selectors.ratings_missing(assignment=assignment)),
-        )
-    messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
-    return redirect(f"{reverse('assessments:score', args=[pk])}#ind-{indicator.pk}")
+        ),
+        progress=lambda: {"missing": len(selectors.ratings_missing(assignment=assignment))},
+    )
 
 
 @login_required

@@ -3,12 +3,17 @@ answers and ratings, and JSON replies for autosave."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from indicators.models import Dimension, Indicator
@@ -112,3 +117,35 @@ def json_errors(error: ValidationError, status: int = 400) -> JsonResponse:
 
 def json_ok(**payload: Any) -> JsonResponse:
     return JsonResponse({"ok": True, **payload})
+
+
+def autosave_response(
+    request: HttpRequest,
+    *,
+    indicator: Indicator,
+    page_url: str,
+    save: Callable[[], models.Model],
+    progress: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """Runs one autosave (an answer or a rating) and replies in kind.
+
+    JSON for the page's script: ``{"ok": true, "saved_at": ..., **progress()}`` or the errors
+    with status 400. A plain form post (no JavaScript) is redirected back to the indicator with
+    a message. Refusals by role become 404.
+    """
+    back = f"{page_url}#ind-{indicator.pk}"
+    try:
+        saved = save()
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        if wants_json(request):
+            return json_errors(error)
+        for message in error_messages(error):
+            messages.error(request, f"{indicator.code}: {message}")
+        return redirect(back)
+    if wants_json(request):
+        saved_at = timezone.localtime(saved.updated_at).strftime("%H:%M:%S")  # type: ignore[attr-defined]
+        return json_ok(saved_at=saved_at, **progress())
+    messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
+    return redirect(back)

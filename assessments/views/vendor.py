@@ -21,14 +21,12 @@ from reports import selectors as score_selectors
 from .. import selectors, services
 from ..models import Assessment, Campaign
 from .common import (
+    autosave_response,
     error_messages,
     indicator_blocks,
-    json_errors,
-    json_ok,
     parse_met,
     parse_rating,
     parse_value,
-    wants_json,
 )
 
 
@@ -116,8 +114,19 @@ def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
     indicator = get_object_or_404(
         Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
     )
-    try:
-        answer = services.answer_save(
+
+    def progress() -> dict[str, object]:
+        missing = selectors.answers_missing(assessment=assessment)
+        return {
+            "missing": len(missing),
+            "complete": all(m.indicator.pk != indicator.pk for m in missing),
+        }
+
+    return autosave_response(
+        request,
+        indicator=indicator,
+        page_url=reverse("assessments:detail", args=[pk]),
+        save=lambda: services.answer_save(
             assessment=assessment,
             indicator=indicator,
             self_rating=parse_rating(request.POST.get("self_rating"), "self_rating"),
@@ -125,24 +134,9 @@ def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
             value=parse_value(request.POST.get("value")),
             explanation=request.POST.get("explanation", "").strip(),
             acting_user=request.user,  # type: ignore[arg-type]
-        )
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as error:
-        if wants_json(request):
-            return json_errors(error)
-        for message in error_messages(error):
-            messages.error(request, f"{indicator.code}: {message}")
-        return redirect(f"{reverse('assessments:detail', args=[pk])}#ind-{indicator.pk}")
-    if wants_json(request):
-        missing = selectors.answers_missing(assessment=assessment)
-        return json_ok(
-            saved_at=timezone.localtime(answer.updated_at).strftime("%H:%M:%S"),
-            missing=len(missing),
-            complete=all(m.indicator.pk != indicator.pk for m in missing),
-        )
-    messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
-    return redirect(f"{reverse('assessments:detail', args=[pk])}#ind-{indicator.pk}")
+        ),
+        progress=progress,
+    )
 
 
 @login_required

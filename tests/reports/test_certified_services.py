@@ -55,7 +55,7 @@ def test_only_admins_issue(approved: Assessment, vendor: User, assessor: User) -
 def test_a_second_report_in_force_in_the_same_language_is_refused(
     issued: Report, admin: User
 ) -> None:
-    with pytest.raises(ValidationError, match="already in force"):
+    with pytest.raises(ValidationError, match="有效报告"):
         certify.report_issue(assessment=issued.assessment, acting_user=admin)
     assert Report.objects.count() == 1
 

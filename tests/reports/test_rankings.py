@@ -502,7 +502,7 @@ def test_a_tie_across_the_quota_line_blocks_publishing_until_an_entry_is_moved(
             ranking=draft, assessment=tied[1], move="in", reason="", acting_user=admin
         )
     not_tied = Assessment.objects.get(cloud__name="市0", campaign=year_campaign)
-    with pytest.raises(ValidationError, match="tied"):
+    with pytest.raises(ValidationError, match="并列"):
         services.ranking_adjustment_save(
             ranking=draft, assessment=not_tied, move="out", reason="理由", acting_user=admin
         )
@@ -527,7 +527,7 @@ def test_a_correction_is_a_new_version_that_says_what_changed(
 ) -> None:
     first = publish(filled, admin)
     draft = services.ranking_draft_get_or_create(campaign=filled, acting_user=admin)
-    with pytest.raises(ValidationError, match="changed"):
+    with pytest.raises(ValidationError, match="变更"):
         services.ranking_publish(ranking=draft, acting_user=admin)
     # A corrected score moves a cloud up.
     result = ScoreResult.objects.get(assessment__cloud__name="省级云5", is_current=True)
@@ -768,20 +768,20 @@ def test_the_final_list_follows_the_notice_once_every_objection_is_answered(
         notice_ends_on=None,
         acting_user=admin,
     )
-    with pytest.raises(ValidationError, match="notice"):
+    with pytest.raises(ValidationError, match="公示"):
         services.ranking_publish(ranking=draft, change_note="最终名单。", acting_user=admin)
     Ranking.objects.filter(pk=on_notice.pk).update(
         notice_starts_on=timezone.localdate() - datetime.timedelta(days=10),
         notice_ends_on=timezone.localdate() - datetime.timedelta(days=1),
     )
-    with pytest.raises(ValidationError, match="objection"):
+    with pytest.raises(ValidationError, match="异议"):
         services.ranking_publish(ranking=draft, change_note="最终名单。", acting_user=admin)
     with pytest.raises(ValidationError):
         services.objection_answer(objection=objection, state="upheld", answer="", acting_user=admin)
     services.objection_answer(
         objection=objection, state="rejected", answer="经复核，评分无误。", acting_user=admin
     )
-    with pytest.raises(ValidationError, match="already"):
+    with pytest.raises(ValidationError, match="已答复"):
         services.objection_answer(
             objection=objection, state="upheld", answer="再次答复", acting_user=admin
         )

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from reports.models import Report
-from tests.browser_support import browser, page, screenshot, sign_in  # noqa: F401
+from tests.browser_support import screenshot, sign_in
 from tests.reports.certified_fixtures import *  # noqa: F403
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_visitor_verifies_a_report_and_compares_its_pdf(
-    page,  # noqa: F811
+    page,
     live_server,
     issued: Report,
     tmp_path: Path,  # noqa: F811
@@ -34,7 +34,7 @@ def test_a_visitor_verifies_a_report_and_compares_its_pdf(
 
 
 def test_the_admin_sees_the_reports_card(
-    page,  # noqa: F811
+    page,
     live_server,
     issued: Report,
     admin,  # noqa: F811
