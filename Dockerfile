@@ -23,7 +23,7 @@ COPY . .
 RUN msgfmt --check -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po \
  && DEBUG=false SECRET_KEY=build-only-not-secret-0123456789012345678901234567890123 \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
- && useradd --system --home /app app && mkdir -p /app/var/media && chown -R app /app/var
+ && useradd --system --home /app app && mkdir -p /app/var/media /app/var/signing && chown -R app /app/var
 
 USER app
 EXPOSE 8000

@@ -40,14 +40,3 @@ def test_the_demo_campaign_runs_every_state_through_the_workflow_and_runs_once(s
     assert jinan.state == Assessment.State.DRAFT
     assert jinan.cloud.owner.name == "济南市大数据局"
     assert jinan.cloud.vendors.get() == vendors["vendor1"].organisation
-
-
-def test_a_final_demo_campaign_of_an_earlier_year_is_all_approved_and_closed(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    load_demo_accounts()
-
-    campaign = load_demo_campaign(year=2025, final=True)
-
-    assert campaign.state == "closed"
-    assert set(campaign.assessments.values_list("state", flat=True)) == {"approved"}
-    assert campaign.opens_on.year == campaign.closes_on.year == 2025

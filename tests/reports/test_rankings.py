@@ -925,3 +925,7 @@ def test_the_demo_publishes_two_years_with_a_visible_change(db: None) -> None:
     ]
     assert changes
     assert services.demo_rankings_publish() == [last, this]  # idempotent
+    # Last year's list comes from a finished demo campaign: every assessment approved, closed.
+    assert last.campaign.state == "closed"
+    assert set(last.campaign.assessments.values_list("state", flat=True)) == {"approved"}
+    assert last.campaign.opens_on.year == last.campaign.closes_on.year == last.year
