@@ -226,5 +226,9 @@ LOGGING = {
 if CELERY_TASK_ALWAYS_EAGER:
     # In-process tasks would log every run into the development server's console.
     LOGGING["loggers"].update(  # type: ignore[index]
-        {"celery.app.trace": {"level": "WARNING"}, "reports.tasks": {"level": "WARNING"}}
+        {
+            "celery.app.trace": {"level": "WARNING"},
+            "reports.tasks": {"level": "WARNING"},
+            "reports.tasks_certified": {"level": "WARNING"},
+        }
     )
