@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -583,13 +583,8 @@ def score_sheet_import(*, assignment: Assignment, data: bytes, acting_user: User
     Writes one audit record ``assessments.score_sheet.imported`` naming the changed indicators.
     Re-importing the same sheet saves the same values again and changes nothing.
     """
-    if acting_user.pk != assignment.assessor_id:
-        raise PermissionDenied(_("Only the assigned assessor scores this."))
+    services.assignment_check_may_score(assignment=assignment, acting_user=acting_user)
     assessment = assignment.assessment
-    if not assessment.assessors_can_score:
-        raise ValidationError(_("This assessment is not open for scoring now."))
-    if assignment.state != Assignment.State.SCORING:
-        raise ValidationError(_("You submitted your scores for this assessment."))
     framework = assessment.campaign.framework
     rows = score_sheet_parse(
         data,

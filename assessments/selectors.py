@@ -90,6 +90,14 @@ def evidence_get_for(*, user: User, pk: int) -> Evidence:
 # Indicators of an assessment
 
 
+def evidence_by_indicator(*, assessment: Assessment) -> dict[int, list[Evidence]]:
+    """Indicator id → the assessment's evidence files, by name and then version, in one query."""
+    files: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
+        files.setdefault(item.indicator_id, []).append(item)
+    return files
+
+
 def indicators_of(*, assessment: Assessment) -> list[Indicator]:
     """The framework's indicators in catalog order, with dimension and rubric loaded."""
     return list(

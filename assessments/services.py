@@ -386,6 +386,18 @@ def assessment_submit(*, assessment: Assessment, acting_user: User) -> Assessmen
 # Assessors
 
 
+def assignment_check_may_score(*, assignment: Assignment, acting_user: User) -> None:
+    """Raises unless ``acting_user`` is the assigned assessor and scoring is open for them:
+    PermissionDenied for anyone else, ValidationError once the assessment is not open for
+    scoring or the assessor has submitted. Writes nothing."""
+    if acting_user.pk != assignment.assessor_id:
+        raise PermissionDenied(_("Only the assigned assessor scores this."))
+    if not assignment.assessment.assessors_can_score:
+        raise ValidationError(_("This assessment is not open for scoring now."))
+    if assignment.state != Assignment.State.SCORING:
+        raise ValidationError(_("You submitted your scores for this assessment."))
+
+
 @transaction.atomic
 def rating_save(
     *,
@@ -403,13 +415,8 @@ def rating_save(
         .select_related("assessment__campaign__framework")
         .get(pk=assignment.pk)
     )
-    if acting_user.pk != assignment.assessor_id:
-        raise PermissionDenied(_("Only the assigned assessor scores this."))
+    assignment_check_may_score(assignment=assignment, acting_user=acting_user)
     assessment = assignment.assessment
-    if not assessment.assessors_can_score:
-        raise ValidationError(_("This assessment is not open for scoring now."))
-    if assignment.state != Assignment.State.SCORING:
-        raise ValidationError(_("You submitted your scores for this assessment."))
     _indicator_of(assessment, indicator)
     _check_rating(assessment.campaign.framework, rating)
     if assessment.state == Assessment.State.SUBMITTED:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from indicators.models import Dimension, Indicator
 
+from .. import selectors
 from ..models import Answer, Assessment, Evidence, Rating, ReviewComment
 
 
@@ -46,9 +47,7 @@ def indicator_blocks(
     """Groups the indicators by dimension with the answer, rating, evidence and comments of
     each, in a fixed number of queries."""
     answers = {a.indicator_id: a for a in Answer.objects.filter(assessment=assessment)}
-    evidence: dict[int, list[Evidence]] = {}
-    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
-        evidence.setdefault(item.indicator_id, []).append(item)
+    evidence = selectors.evidence_by_indicator(assessment=assessment)
     comments: dict[int, list[ReviewComment]] = {}
     comment_qs = ReviewComment.objects.filter(assessment=assessment, indicator__isnull=False)
     if comments_returned_only:

@@ -300,9 +300,7 @@ def evidence_list(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     assessment = _get_assessment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
-    by_indicator: dict[int, list[Evidence]] = {}
-    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
-        by_indicator.setdefault(item.indicator_id, []).append(item)
+    by_indicator = selectors.evidence_by_indicator(assessment=assessment)
     rows = [(indicator, by_indicator.get(indicator.pk, [])) for indicator in indicators]
     files = [item for items in by_indicator.values() for item in items]
     return render(
