@@ -7,7 +7,6 @@ from . import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
 ]

@@ -32,13 +32,13 @@ from .models import (
     ReviewComment,
     Settlement,
 )
+from .signals import scoring_inputs_changed
 
 
 def _score_after_commit(assessment: Assessment) -> None:
-    """Queues the scoring engine for this assessment once the transaction commits."""
-    from reports.services import assessment_score_enqueue
-
-    assessment_score_enqueue(assessment.pk)
+    """Announces that the assessment's scoring inputs changed; the scoring engine listens and
+    re-scores it once the transaction commits."""
+    scoring_inputs_changed.send(sender=Assessment, assessment_id=assessment.pk)
 
 
 def _require_role(user: User, *roles: str) -> None:

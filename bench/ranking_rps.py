@@ -77,8 +77,8 @@ def _published_ranking(clouds: int) -> str:
     from assessments.models import Assessment, Campaign, Cloud
     from indicators.models import Framework
     from indicators.services import default_catalogs_load
-    from reports import services_rankings as services
     from reports.models import Ranking, ScoreResult
+    from reports.rankings import services
 
     year = 1900 + clouds  # a year of its own per size
     existing = Ranking.objects.filter(year=year).exclude(state=Ranking.State.DRAFT).first()

@@ -3,11 +3,11 @@ WeasyPrint's fontTools fallback forced, side by side.
 
     .venv/bin/python bench/report_render.py [--runs 7] [--fallback-runs 3]
 
-The report is the one ``reports.pdf.render_report_pdf`` makes for an approved assessment of the
-default comprehensive catalog (4 dimensions, 20 indicators), each indicator with two assessors'
-rationales and two evidence files, in Chinese. The snapshot is built once, in a throw-away
-in-memory SQLite database (catalog loaded and scored by the real code); then only the pure
-render function is timed (plus, separately, render and sign, as the task does).
+The report is the one ``reports.certified.pdf.render_report_pdf`` makes for an approved
+assessment of the default comprehensive catalog (4 dimensions, 20 indicators), each indicator
+with two assessors' rationales and two evidence files, in Chinese. The snapshot is built once, in
+a throw-away in-memory SQLite database (catalog loaded and scored by the real code); then only
+the pure render function is timed (plus, separately, render and sign, as the task does).
 
 The fallback is forced the way a machine without libharfbuzz-subset would see it: WeasyPrint
 checks ``harfbuzz_subset`` (imported by name into ``weasyprint.pdf.fonts`` from
@@ -52,8 +52,8 @@ def standard_content(tmp: Path):  # type: ignore[no-untyped-def]
 
     from indicators.models import Framework
     from indicators.services import default_catalogs_load
-    from reports.scoring import IndicatorInput, breakdown_json, score
-    from reports.selectors import framework_spec
+    from reports.scoring.engine import IndicatorInput, breakdown_json, score
+    from reports.scoring.selectors import framework_spec
 
     default_catalogs_load(acting_user=None)
     framework = Framework.objects.get(
@@ -154,9 +154,9 @@ def main() -> int:
         from django.conf import settings
 
         from govcloud_eval.health import harfbuzz_subsetting_available
-        from reports.certify import report_pdf_bytes
-        from reports.pdf import render_report_pdf
-        from reports.signing import dev_certificate_create
+        from reports.certified.pdf import render_report_pdf
+        from reports.certified.rendering import report_pdf_bytes
+        from reports.certified.signing import dev_certificate_create
 
         settings.REPORT_SIGNING_KEY = str(tmp / "key.pem")
         settings.REPORT_SIGNING_CERT = str(tmp / "cert.pem")

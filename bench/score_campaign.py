@@ -5,13 +5,13 @@
 
 For each campaign size it builds a campaign of scored assessments (20 indicators × 2 assessors
 each, on the default comprehensive catalog), starts scoring it exactly as the admin's button does
-(``reports.services.campaign_scoring_start``: one task per assessment, sent to Redis), waits for
-the run to finish in the database, and prints the wall time and the SQL queries per assessment.
-The query count must not grow with the campaign.
+(``reports.scoring.services.campaign_scoring_start``: one task per assessment, sent to Redis),
+waits for the run to finish in the database, and prints the wall time and the SQL queries per
+assessment. The query count must not grow with the campaign.
 
 The run is a group of tasks, each scoring a batch of 20 assessments in one transaction
-(``reports.services.BATCH_SIZE``): a batch is read in a fixed number of queries, plus one audit
-record per new result.
+(``reports.scoring.services.BATCH_SIZE``): a batch is read in a fixed number of queries, plus
+one audit record per new result.
 
 How it measures:
 - wall time: from the start of ``campaign_scoring_start`` to the run's ``finished`` state, read
@@ -143,8 +143,8 @@ def main() -> None:
     from govcloud_eval.tasks import worker_probe_task
     from indicators.models import Framework
     from indicators.services import default_catalogs_load
-    from reports import services
     from reports.models import CampaignScoringRun, ScoreResult
+    from reports.scoring import services
     from tests.reports.bulk import bulk_scored_campaign
 
     call_command("migrate", verbosity=0)

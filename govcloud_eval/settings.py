@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "indicators",
     "assessments",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -81,7 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.navigation",
+                "govcloud_eval.navigation.navigation",
             ],
         },
     },
@@ -101,7 +102,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Users ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:dashboard"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -228,7 +229,7 @@ if CELERY_TASK_ALWAYS_EAGER:
     LOGGING["loggers"].update(  # type: ignore[index]
         {
             "celery.app.trace": {"level": "WARNING"},
-            "reports.tasks": {"level": "WARNING"},
-            "reports.tasks_certified": {"level": "WARNING"},
+            "reports.scoring.tasks": {"level": "WARNING"},
+            "reports.certified.tasks": {"level": "WARNING"},
         }
     )

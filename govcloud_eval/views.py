@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from accounts import selectors as account_selectors
+from accounts.models import Organisation, User
+from assessments import selectors as assessment_selectors
+from audit.selectors import audit_event_list
 
 from . import health
 
@@ -18,3 +27,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         payload, status=200 if ok else 503, json_dumps_params={"ensure_ascii": False}
     )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, Any] = {"role_template": f"dashboard/partials/_{user.role}.html"}
+    if user.role == User.Role.ADMIN:
+        roles = account_selectors.user_counts_by_role()
+        kinds = account_selectors.organisation_counts_by_kind()
+        context["user_counts"] = [(User.Role(r).label, n) for r, n in roles.items()]
+        context["organisation_counts"] = [(Organisation.Kind(k).label, n) for k, n in kinds.items()]
+    if user.role in (User.Role.ADMIN, User.Role.AUDITOR):
+        context["recent_events"] = list(audit_event_list(user=user)[:10])
+    if user.role == User.Role.ADMIN:
+        context["campaigns"] = list(assessment_selectors.campaign_list_for(user=user)[:5])
+    elif user.role != User.Role.AUDITOR:
+        context["assessments"] = list(
+            assessment_selectors.assessment_list_for(user=user).order_by(
+                "-campaign__year", "cloud__name"
+            )[:10]
+        )
+    return render(request, "dashboard/dashboard.html", context)

@@ -6,8 +6,3 @@ class IndicatorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "indicators"
     verbose_name = _("Indicator catalogs")
-
-    def ready(self) -> None:
-        from accounts.context_processors import register_navigation
-
-        register_navigation(_("Indicator catalogs"), "indicators:framework_list", None)

@@ -1,23 +1,12 @@
+"""The routes of the reports app's three parts, each in its own namespace: ``scoring:``,
+``certified:`` and ``rankings:``."""
+
 from __future__ import annotations
 
-from django.urls import path
-
-from . import views
-
-app_name = "reports"
+from django.urls import include, path
 
 urlpatterns = [
-    path("assessments/<int:pk>/result/", views.assessment_result, name="assessment_result"),
-    path("assessments/<int:pk>/result/vetoes/", views.veto_record, name="veto_record"),
-    path(
-        "assessments/<int:pk>/result/vetoes/<int:finding_pk>/withdraw/",
-        views.veto_withdraw,
-        name="veto_withdraw",
-    ),
-    path("campaigns/<int:pk>/scoring/", views.campaign_scoring, name="campaign_scoring"),
-    path(
-        "campaigns/<int:pk>/scoring/progress/",
-        views.campaign_scoring_progress,
-        name="campaign_scoring_progress",
-    ),
+    path("", include("reports.scoring.urls")),
+    path("", include("reports.certified.urls")),
+    path("", include("reports.rankings.urls")),
 ]

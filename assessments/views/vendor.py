@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from indicators.models import Indicator
-from reports import selectors as score_selectors
 
 from .. import selectors, services
 from ..models import Assessment, Campaign
@@ -101,7 +100,6 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "general_comments": general_comments,
             "reference_date": assessment.campaign.evidence_reference_date,
             "ratings_range": range(assessment.campaign.framework.max_rating + 1),
-            "score_result": score_selectors.score_result_for(user=user, assessment=assessment),
         },
     )
 

@@ -8,8 +8,8 @@ from django import template
 
 from accounts.models import User
 from assessments.models import Assessment
-from reports.models import Report
-from reports.verification import READERS, reports_of
+from reports.certified.models import Report
+from reports.certified.selectors import READERS, reports_of
 
 register = template.Library()
 

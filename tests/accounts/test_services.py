@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from accounts import services
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organisation, User
 from audit.models import AuditEvent
+from demo.accounts import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

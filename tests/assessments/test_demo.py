@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.demo import load_demo_accounts
 from accounts.divisions import division_lookup
 from accounts.models import User
-from assessments.demo import DEMO_CLOUDS, load_demo_campaign
 from assessments.models import Assessment, Cloud, Evidence
+from demo.accounts import load_demo_accounts
+from demo.campaigns import DEMO_CLOUDS, load_demo_campaign
 
 pytestmark = pytest.mark.django_db
 

@@ -47,7 +47,7 @@ def test_every_role_sees_the_list_with_versions_and_states(
 
 
 def test_the_menu_links_to_the_catalogs(assessor: User) -> None:
-    response = client_for(assessor).get(reverse("accounts:dashboard"))
+    response = client_for(assessor).get(reverse("dashboard"))
     assert reverse("indicators:framework_list") in response.content.decode()
 
 

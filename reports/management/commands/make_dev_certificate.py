@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reports.signing import dev_certificate_create, signing_config
+from reports.certified.signing import dev_certificate_create, signing_config
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assessments.models import Campaign
-from reports import selectors, services
+from reports.scoring import selectors, services
 
 
 class Command(BaseCommand):

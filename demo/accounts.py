@@ -1,0 +1,140 @@
+"""Demo organisations and accounts, created only by ``manage.py load_demo`` and marked as demo.
+
+Vendors and the cloud owner are those of the 2018 trusted-platform awards and top ten in
+DOMAIN.md (浪潮 operates 济南政务云计算中心, 京东 operates 宿迁政务云).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Organisation, User
+
+DEMO_PASSWORD = "govcloud-demo"
+
+
+class DemoOrganisation(TypedDict, total=False):
+    key: str
+    kind: str
+    name: str
+    name_en: str
+    division_code: str
+
+
+class DemoUser(TypedDict):
+    username: str
+    role: str
+    organisation: str | None
+    display_name: str
+
+
+DEMO_ORGANISATIONS: list[DemoOrganisation] = [
+    {
+        "key": "office",
+        "kind": Organisation.Kind.OFFICE,
+        "name": "政务云评估办公室（演示）",
+        "name_en": "Government Cloud Evaluation Office (demo)",
+    },
+    {
+        "key": "inspur",
+        "kind": Organisation.Kind.VENDOR,
+        "name": "浪潮软件集团有限公司",
+        "name_en": "Inspur Software Group",
+    },
+    {
+        "key": "jd",
+        "kind": Organisation.Kind.VENDOR,
+        "name": "北京京东叁佰陆拾度电子商务有限公司",
+        "name_en": "Beijing Jingdong 360 Degree E-commerce",
+    },
+    {
+        "key": "jinan",
+        "kind": Organisation.Kind.GOVERNMENT,
+        "name": "济南市大数据局",
+        "name_en": "Jinan Big Data Bureau",
+        "division_code": "370100",
+    },
+]
+
+DEMO_USERS: list[DemoUser] = [
+    {
+        "username": "admin",
+        "role": User.Role.ADMIN,
+        "organisation": "office",
+        "display_name": "评估办公室管理员（演示）",
+    },
+    {
+        "username": "auditor",
+        "role": User.Role.AUDITOR,
+        "organisation": "office",
+        "display_name": "审计员（演示）",
+    },
+    {
+        "username": "assessor1",
+        "role": User.Role.ASSESSOR,
+        "organisation": "office",
+        "display_name": "评估专家甲（演示）",
+    },
+    {
+        "username": "assessor2",
+        "role": User.Role.ASSESSOR,
+        "organisation": "office",
+        "display_name": "评估专家乙（演示）",
+    },
+    {
+        "username": "vendor1",
+        "role": User.Role.VENDOR,
+        "organisation": "inspur",
+        "display_name": "浪潮填报人（演示）",
+    },
+    {
+        "username": "vendor2",
+        "role": User.Role.VENDOR,
+        "organisation": "jd",
+        "display_name": "京东填报人（演示）",
+    },
+    {
+        "username": "owner1",
+        "role": User.Role.OWNER,
+        "organisation": "jinan",
+        "display_name": "济南市大数据局联系人（演示）",
+    },
+]
+
+
+@transaction.atomic
+def load_demo_accounts() -> list[User]:
+    """Creates the demo organisations and accounts that are missing; leaves existing ones alone.
+
+    Safe to run any number of times. Returns the demo users in ``DEMO_USERS`` order.
+    """
+    organisations: dict[str, Organisation] = {}
+    for spec in DEMO_ORGANISATIONS:
+        existing = Organisation.objects.filter(name=spec["name"]).first()
+        organisations[spec["key"]] = existing or services.organisation_create(
+            kind=spec["kind"],
+            name=spec["name"],
+            name_en=spec["name_en"],
+            division_code=spec.get("division_code", ""),
+            is_demo=True,
+            acting_user=None,
+        )
+    users: list[User] = []
+    for spec in DEMO_USERS:
+        existing_user = User.objects.filter(username=spec["username"]).first()
+        users.append(
+            existing_user
+            or services.user_create(
+                username=spec["username"],
+                password=DEMO_PASSWORD,
+                role=spec["role"],
+                organisation=organisations[spec["organisation"]] if spec["organisation"] else None,
+                display_name=spec["display_name"],
+                is_demo=True,
+                acting_user=None,
+            )
+        )
+    return users

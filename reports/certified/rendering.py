@@ -1,0 +1,117 @@
+"""Rendering of certified reports: ``pending → rendering → ready | failed``. The render task
+calls ``report_render``; nothing here queues a task.
+
+A report is claimed with a guarded update, so a redelivered message (after a worker died)
+renders nothing twice, and a ready report is never rendered again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+
+from .models import Report
+from .pdf import ReportContent, render_report_pdf
+from .signing import sign_pdf
+
+logger = logging.getLogger(__name__)
+
+# A rendering that started longer ago than this was lost with its worker and may be taken over.
+RENDER_STALE_AFTER = datetime.timedelta(minutes=15)
+ERROR_MAX = 4000
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    # "ready": rendered now; "skipped": nothing to do (ready already, or another worker is on
+    # it); "missing": no such report; "failed": rendering raised, the error is stored.
+    status: str
+    error: str = ""
+
+
+def _claim(report_id: int) -> bool:
+    """Moves the report to ``rendering`` if it waits (or a worker died on it): one claimant."""
+    stale = timezone.now() - RENDER_STALE_AFTER
+    return (
+        Report.objects.filter(pk=report_id)
+        .filter(
+            Q(state__in=[Report.State.PENDING, Report.State.FAILED])
+            | Q(state=Report.State.RENDERING, render_started_at__lt=stale)
+        )
+        .update(
+            state=Report.State.RENDERING,
+            render_started_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            error="",
+        )
+        == 1
+    )
+
+
+def report_pdf_bytes(content: ReportContent) -> bytes:
+    """The signed PDF of a snapshot: render, then sign."""
+    pdf = render_report_pdf(content)
+    with translation.override(content["language"]):
+        reason = _("Certified evaluation report %(number)s") % {"number": content["number"]}
+    return sign_pdf(pdf, reason=reason)
+
+
+def report_render(*, report_id: int) -> RenderOutcome:
+    """Renders, signs and stores a report's PDF: ``pending → rendering → ready | failed``.
+
+    Safe to run twice: a ready report is never rendered again, and of two concurrent runs only
+    the one that claimed the report stores a file. Rendering errors are caught and stored on
+    the report (the admin sees them and may retry); database errors propagate (the task
+    retries those).
+    """
+    if not _claim(report_id):
+        exists = Report.objects.filter(pk=report_id).exists()
+        return RenderOutcome("skipped" if exists else "missing")
+    report = Report.objects.get(pk=report_id)
+    try:
+        data = report_pdf_bytes(report.content)
+    except Exception as exc:  # any failure of the template, WeasyPrint or the signer
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+        logger.exception("rendering report %s failed", report.number)
+        with transaction.atomic():
+            Report.objects.filter(pk=report_id, state=Report.State.RENDERING).update(
+                state=Report.State.FAILED, error=error
+            )
+            audit_record(
+                action="reports.report.render_failed",
+                acting_user=None,
+                target=report,
+                changes={"error": error},
+            )
+        return RenderOutcome("failed", error)
+    sha256 = hashlib.sha256(data).hexdigest()
+    report.file.save(f"{report.number}.pdf", ContentFile(data), save=False)
+    with transaction.atomic():
+        changed = Report.objects.filter(pk=report_id, state=Report.State.RENDERING).update(
+            state=Report.State.READY,
+            file=report.file.name,
+            sha256=sha256,
+            size=len(data),
+            rendered_at=timezone.now(),
+        )
+        if changed != 1:
+            # Someone else finished first (we were taken for dead): keep theirs, drop ours.
+            transaction.on_commit(lambda: report.file.storage.delete(report.file.name))
+            return RenderOutcome("skipped")
+        audit_record(
+            action="reports.report.rendered",
+            acting_user=None,
+            target=report,
+            changes={"state": ["rendering", "ready"], "sha256": sha256, "size": len(data)},
+        )
+    return RenderOutcome("ready")

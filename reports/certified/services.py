@@ -1,0 +1,270 @@
+"""Certified reports (评估报告): issue, render, re-issue, revoke. Writes only.
+
+Guarantees:
+
+- A report is issued only for an approved assessment, by an admin, in one transaction that
+  takes the next number of the year from ``ReportNumberCounter`` (a row-locking increment, not
+  ``last() + 1``), freezes everything the PDF shows in ``Report.content``, writes an audit
+  record and queues the rendering when the transaction commits.
+- Numbers are unique by constraint and never handed out twice; verification codes carry 120
+  random bits.
+- At most one report per assessment and language is in force (``status = issued``): issuing
+  again is refused, re-issuing supersedes it with a new number.
+- An issued report's content never changes, and once its file is ready it is never rendered
+  again; reports are never deleted (``ReportImmutableError``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from assessments.models import Assessment
+from audit.services import audit_record
+from reports.scoring import selectors as score_selectors
+from reports.scoring.models import ScoreResult
+from reports.scoring.results import assessment_score
+
+from .content import report_content_build
+from .models import Report, ReportNumberCounter
+from .tasks import report_render_task
+
+
+def _require_admin(user: User | None) -> None:
+    if user is None or user.role != User.Role.ADMIN:
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+# ----------------------------------------------------------------------------------------------
+# Numbers and codes
+
+
+def number_prefix() -> str:
+    return getattr(settings, "REPORT_NUMBER_PREFIX", "GCE")
+
+
+def report_number_format(year: int, sequence: int) -> str:
+    """GCE-2026-0001; numbers past 9999 simply grow a digit."""
+    return f"{number_prefix()}-{year}-{sequence:04d}"
+
+
+def report_number_allocate(*, year: int) -> int:
+    """The next sequence number of ``year``. Call inside the issuing transaction.
+
+    The increment is one UPDATE: it holds the counter row's lock until the transaction ends,
+    so concurrent issuers wait for each other and each reads its own increment. The first
+    report of a year inserts the row (ON CONFLICT DO NOTHING, so two first issuers cannot both
+    create it).
+    """
+    ReportNumberCounter.objects.bulk_create(
+        [ReportNumberCounter(year=year, last=0)], ignore_conflicts=True
+    )
+    ReportNumberCounter.objects.filter(year=year).update(last=F("last") + 1)
+    return ReportNumberCounter.objects.filter(year=year).values_list("last", flat=True).get()
+
+
+def verification_code_new() -> str:
+    """24 characters of base32: 120 random bits, so guessing a code is hopeless."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii")
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue, re-issue, revoke
+
+
+def _locked_assessment(pk: int) -> Assessment:
+    assessment = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("campaign__framework", "cloud__owner", "approved_by")
+        .get(pk=pk)
+    )
+    if assessment.state != Assessment.State.APPROVED:
+        raise ValidationError(_("Only an approved assessment gets a report."))
+    return assessment
+
+
+def _current_result(assessment: Assessment, acting_user: User) -> ScoreResult:
+    result = score_selectors.score_result_current(assessment=assessment)
+    if result is None:
+        # Approved assessments are locked, so scoring now gives the result scoring gave when
+        # it was approved (or would have, had scoring run).
+        result = assessment_score(assessment_id=assessment.pk, acting_user=acting_user).result
+    if result is None:
+        raise ValidationError(_("This assessment has no score yet."))
+    return result
+
+
+def _issue(
+    assessment: Assessment, language: str, acting_user: User, supersedes: Report | None
+) -> Report:
+    if language not in Report.Language.values:
+        raise ValidationError({"language": _("Choose Chinese or English.")})
+    result = _current_result(assessment, acting_user)
+    now = timezone.now()
+    issued_on = timezone.localdate(now)
+    sequence = report_number_allocate(year=issued_on.year)
+    number = report_number_format(issued_on.year, sequence)
+    code = verification_code_new()
+    report = Report(
+        number=number,
+        year=issued_on.year,
+        sequence=sequence,
+        verification_code=code,
+        assessment=assessment,
+        score_result=result,
+        language=language,
+        content=report_content_build(
+            assessment=assessment,
+            result=result,
+            number=number,
+            code=code,
+            language=language,
+            issued_on=issued_on,
+            supersedes=supersedes,
+        ),
+        issued_at=now,
+        issued_by=acting_user,
+        supersedes=supersedes,
+    )
+    # Uniqueness is the database's to enforce: validate everything else.
+    report.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("A report of this assessment in this language is already in force.")
+        ) from exc
+    report_render_enqueue(report.pk)
+    return report
+
+
+@transaction.atomic
+def report_issue(
+    *, assessment: Assessment, acting_user: User, language: str = Report.Language.CHINESE
+) -> Report:
+    """Issues the report of an approved assessment and queues its rendering.
+
+    Admins only (``PermissionDenied``). Raises ``ValidationError`` when the assessment is not
+    approved, has no score, or already has a report in force in this language (re-issue it
+    instead). Never reuses a number, even under concurrent issues.
+    """
+    _require_admin(acting_user)
+    assessment = _locked_assessment(assessment.pk)
+    if Report.objects.filter(
+        assessment=assessment, language=language, status=Report.Status.ISSUED
+    ).exists():
+        raise ValidationError(
+            _(
+                "A report of this assessment in this language is already in force. "
+                "Re-issue it to correct it."
+            )
+        )
+    report = _issue(assessment, language, acting_user, supersedes=None)
+    audit_record(
+        action="reports.report.issued",
+        acting_user=acting_user,
+        target=report,
+        changes={"number": report.number, "assessment": assessment.pk, "language": language},
+    )
+    return report
+
+
+@transaction.atomic
+def report_reissue(*, report: Report, reason: str, acting_user: User) -> Report:
+    """Issues a corrected report with a new number from the assessment's current data, and marks
+    ``report`` superseded. Only a report in force can be re-issued. Admins only."""
+    _require_admin(acting_user)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say what was corrected.")})
+    assessment = _locked_assessment(report.assessment_id)
+    now = timezone.now()
+    changed = Report.objects.filter(pk=report.pk, status=Report.Status.ISSUED).update(
+        status=Report.Status.SUPERSEDED, superseded_at=now
+    )
+    if changed != 1:
+        raise ValidationError(_("Only a report in force can be re-issued."))
+    old = Report.objects.get(pk=report.pk)
+    new = _issue(assessment, old.language, acting_user, supersedes=old)
+    audit_record(
+        action="reports.report.superseded",
+        acting_user=acting_user,
+        target=old,
+        changes={"status": ["issued", "superseded"], "by": new.number, "reason": reason.strip()},
+    )
+    audit_record(
+        action="reports.report.issued",
+        acting_user=acting_user,
+        target=new,
+        changes={
+            "number": new.number,
+            "assessment": assessment.pk,
+            "language": new.language,
+            "supersedes": old.number,
+            "reason": reason.strip(),
+        },
+    )
+    return new
+
+
+@transaction.atomic
+def report_revoke(*, report: Report, reason: str, acting_user: User) -> Report:
+    """Revokes a report in force: the verification page says so from now on, with the date.
+    Admins only; a reason is required; a superseded or revoked report cannot be revoked."""
+    _require_admin(acting_user)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the report is revoked.")})
+    changed = Report.objects.filter(pk=report.pk, status=Report.Status.ISSUED).update(
+        status=Report.Status.REVOKED,
+        revoked_at=timezone.now(),
+        revoked_by=acting_user,
+        revocation_reason=reason[:2000],
+    )
+    if changed != 1:
+        raise ValidationError(_("Only a report in force can be revoked."))
+    audit_record(
+        action="reports.report.revoked",
+        acting_user=acting_user,
+        target=report,
+        changes={"status": ["issued", "revoked"], "reason": reason},
+    )
+    report.refresh_from_db()
+    return report
+
+
+@transaction.atomic
+def report_render_retry(*, report: Report, acting_user: User) -> Report:
+    """Queues again the rendering of a report whose rendering failed. Admins only."""
+    _require_admin(acting_user)
+    changed = Report.objects.filter(pk=report.pk, state=Report.State.FAILED).update(
+        state=Report.State.PENDING
+    )
+    if changed != 1:
+        raise ValidationError(_("Only a report whose rendering failed can be rendered again."))
+    audit_record(
+        action="reports.report.render_retried",
+        acting_user=acting_user,
+        target=report,
+        changes={"state": ["failed", "pending"]},
+    )
+    report_render_enqueue(report.pk)
+    report.refresh_from_db()
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Queueing
+
+
+def report_render_enqueue(report_id: int) -> None:
+    """Queues the rendering of a report once the current transaction commits."""
+    transaction.on_commit(lambda: report_render_task.delay(report_id))

@@ -1,0 +1,214 @@
+"""Certified report pages: the reports of an assessment (issue, download, re-issue, revoke) for
+the portal's users, and the public verification pages (no login, rate-limited).
+
+Access: the cloud's vendor, its owner and admins read an assessment's reports; everyone else
+gets 404. Only admins write, through ``reports.certify``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+
+from . import ratelimit, selectors, services
+from .models import Report
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _admin_only(request: HttpRequest) -> User:
+    user = _user(request)
+    if user.role != User.Role.ADMIN:
+        raise Http404
+    return user
+
+
+def _back(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("certified:assessment_reports", assessment_id)
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+# ----------------------------------------------------------------------------------------------
+# For signed-in users
+
+
+@login_required
+@require_GET
+def assessment_reports(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = selectors.assessment_for_reports(user=_user(request), pk=pk)
+    return render(request, "certified/assessment_reports.html", {"assessment": assessment})
+
+
+@login_required
+@require_POST
+def report_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _admin_only(request)
+    assessment = selectors.assessment_for_reports(user=user, pk=pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Confirm that you understand an issued report is final."))
+        return _back(request, assessment.pk)
+    try:
+        report = services.report_issue(
+            assessment=assessment,
+            acting_user=user,
+            language=request.POST.get("language", Report.Language.CHINESE),
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("Report %(number)s issued; its PDF is being rendered.") % {"number": report.number},
+        )
+    return _back(request, assessment.pk)
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+    report = selectors.report_get_for(user=_user(request), pk=pk)
+    if not report.is_ready:
+        raise Http404
+    response = FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=f"{report.number}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _admin_report_action(
+    action: Callable[[Report, User, HttpRequest], str],
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    @wraps(action)
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        user = _admin_only(request)
+        report = selectors.report_get_for(user=user, pk=pk)
+        try:
+            messages.success(request, action(report, user, request))
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        except PermissionDenied:
+            raise Http404 from None
+        return _back(request, report.assessment_id)
+
+    return login_required(require_POST(view))
+
+
+@_admin_report_action
+def report_reissue(report: Report, user: User, request: HttpRequest) -> str:
+    new = services.report_reissue(
+        report=report, reason=request.POST.get("reason", ""), acting_user=user
+    )
+    return _("Report %(new)s issued; it supersedes %(old)s.") % {
+        "new": new.number,
+        "old": report.number,
+    }
+
+
+@_admin_report_action
+def report_revoke(report: Report, user: User, request: HttpRequest) -> str:
+    if request.POST.get("confirm") != "yes":
+        raise ValidationError(_("Confirm that the report is to be revoked."))
+    services.report_revoke(report=report, reason=request.POST.get("reason", ""), acting_user=user)
+    return _("Report %(number)s revoked.") % {"number": report.number}
+
+
+@_admin_report_action
+def report_retry(report: Report, user: User, request: HttpRequest) -> str:
+    services.report_render_retry(report=report, acting_user=user)
+    return _("Report %(number)s is being rendered again.") % {"number": report.number}
+
+
+# ----------------------------------------------------------------------------------------------
+# Public verification
+
+
+def _public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """No login; counted against the client's rate limit (429 past it); never cached; the
+    address, which holds the code, is not sent to other sites as a referrer."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rule = ratelimit.verify_rate_limit()
+        if ratelimit.rate_limited(
+            scope="verify", ident=ratelimit.client_address(request), rule=rule
+        ):
+            response = render(
+                request, "certified/verify/rate_limited.html", {"window": rule.window}, status=429
+            )
+            response["Retry-After"] = str(rule.window)
+        else:
+            response = view(request, *args, **kwargs)
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
+        # upload form and CSRF protection rejects it.
+        response["Referrer-Policy"] = "same-origin"
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    return never_cache(wrapped)
+
+
+@_public
+@require_GET
+def verify_lookup(request: HttpRequest) -> HttpResponse:
+    code = selectors.code_normalise(request.GET.get("code", ""))
+    if code:
+        if selectors.CODE_PATTERN.match(code):
+            return redirect("certified:verify", code)
+        return render(
+            request, "certified/verify/lookup.html", {"code": request.GET["code"], "bad": True}
+        )
+    return render(request, "certified/verify/lookup.html", {})
+
+
+@_public
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, code: str) -> HttpResponse:
+    report = selectors.report_for_code(code)
+    if report is None:
+        return render(request, "certified/verify/not_found.html", {}, status=404)
+    if selectors.code_normalise(code) != code:
+        return redirect("certified:verify", report.verification_code)
+    context: dict[str, Any] = {"report": report, "c": report.content}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["upload_error"] = _("Choose the PDF file to compare.")
+        elif upload.size is not None and upload.size > selectors.UPLOAD_MAX_BYTES:
+            context["upload_error"] = _("This file is far larger than any issued report.")
+        else:
+            context["uploaded_name"] = upload.name
+            digest = selectors.sha256_of(upload.chunks())
+            context["uploaded_sha256"] = digest
+            context["matches"] = selectors.digest_matches(report, digest)
+    context["verify_url"] = request.build_absolute_uri(
+        reverse("certified:verify", args=[report.verification_code])
+    )
+    return render(request, "certified/verify/verify.html", context)

@@ -1,0 +1,249 @@
+"""Rankings (the top ten 十佳政务云 and the trusted-platform awards), tie decisions and
+objections (异议) during the public notice (公示).
+
+Rows here are written only by ``reports.rankings.services`` and ``reports.rankings.objections``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from assessments.models import Assessment, Campaign
+
+
+def objection_evidence_upload_to(instance: Objection, filename: str) -> str:
+    # ``filename`` is already the random stored name chosen by reports.rankings.objections.
+    return f"rankings/objections/{instance.ranking_id}/{filename}"
+
+
+class Ranking(models.Model):
+    """A ranking of a campaign: the top ten (十佳政务云) or the trusted-platform awards.
+
+    One row per (campaign, kind) is the working draft an admin reviews; publishing freezes it:
+    ``snapshot`` holds every figure the public pages show, named by ``snapshot_sha256``, and a
+    published row never changes again. A correction, or the final list after the public notice
+    (公示), is a new published version that supersedes the previous one and says what changed.
+    Rows are written only by ``reports.rankings.services`` and ``.objections``.
+    """
+
+    class Kind(models.TextChoices):
+        TOP_TEN = "top_ten", _("Top ten government clouds")
+        AWARDS = "awards", _("Trusted-platform awards")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Provisional")
+        NOTICE = "notice", _("Published for public notice")
+        FINAL = "final", _("Published, final")
+
+    class PublicForm(models.TextChoices):
+        GROUPED = "grouped", _("Grouped by level and division code, scores hidden")
+        RANKED = "ranked", _("Ranked, with scores")
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="rankings"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    # Copied from the campaign so that the public pages find a ranking by year and slug alone.
+    year = models.PositiveSmallIntegerField(_("year"))
+    slug = models.SlugField(_("address"), max_length=60)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT)
+    version = models.PositiveIntegerField(_("version"), null=True, blank=True)
+    # Pool code (assessments.models.Cloud.Level) → how many clouds it lists.
+    quotas = models.JSONField(_("quotas"), default=dict)
+    # Blank for the awards: trusted-platform catalogs have no levels.
+    min_level = models.CharField(_("minimum level"), max_length=32, blank=True)
+    # Dimension codes that break ties of the total, in order.
+    tie_break = models.JSONField(_("tie-break order"), default=list, blank=True)
+    public_form = models.CharField(
+        _("public form"), max_length=12, choices=PublicForm.choices, default=PublicForm.GROUPED
+    )
+    notice_starts_on = models.DateField(_("public notice starts"), null=True, blank=True)
+    notice_ends_on = models.DateField(_("public notice ends"), null=True, blank=True)
+    change_note = models.TextField(_("what changed"), blank=True)
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("supersedes"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+    )
+    snapshot = models.JSONField(_("published snapshot"), null=True, blank=True)
+    snapshot_sha256 = models.CharField(_("SHA-256 of the snapshot"), max_length=64, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "slug", "-version"]
+        verbose_name = _("ranking")
+        verbose_name_plural = _("rankings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind"],
+                condition=Q(state="draft"),
+                name="ranking_one_draft",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "slug", "version"], name="ranking_year_slug_version_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft")
+                | (
+                    Q(version__isnull=False)
+                    & Q(snapshot__isnull=False)
+                    & ~Q(snapshot_sha256="")
+                    & Q(published_at__isnull=False)
+                ),
+                name="ranking_published_is_frozen",
+            ),
+            models.CheckConstraint(
+                condition=Q(notice_starts_on__isnull=True, notice_ends_on__isnull=True)
+                | Q(
+                    notice_starts_on__isnull=False,
+                    notice_ends_on__isnull=False,
+                    notice_ends_on__gte=models.F("notice_starts_on"),
+                ),
+                name="ranking_notice_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.version:
+            return f"{self.year}/{self.slug} v{self.version}"
+        return f"{self.year}/{self.slug} ({self.get_state_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        if (self.notice_starts_on is None) != (self.notice_ends_on is None):
+            raise ValidationError(_("A public notice period needs both a start and an end."))
+        if (
+            self.notice_starts_on
+            and self.notice_ends_on
+            and self.notice_ends_on < self.notice_starts_on
+        ):
+            raise ValidationError({"notice_ends_on": _("The notice period ends before it starts.")})
+        for quota in (self.quotas or {}).values():
+            if isinstance(quota, bool) or not isinstance(quota, int) or not 0 <= quota <= 100:
+                raise ValidationError({"quotas": _("A quota is a whole number from 0 to 100.")})
+
+    @property
+    def is_published(self) -> bool:
+        return self.state != self.State.DRAFT
+
+    @property
+    def has_notice(self) -> bool:
+        return self.notice_ends_on is not None
+
+
+class RankingAdjustment(models.Model):
+    """An admin's decision on an entry tied (并列) across a pool's quota line: moved in or out,
+    with the reason, recorded on the draft it was made on (and carried to later drafts)."""
+
+    class Move(models.TextChoices):
+        IN = "in", _("Moved into the list")
+        OUT = "out", _("Moved out of the list")
+
+    ranking = models.ForeignKey(
+        Ranking, verbose_name=_("ranking"), on_delete=models.CASCADE, related_name="adjustments"
+    )
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="+"
+    )
+    move = models.CharField(_("move"), max_length=4, choices=Move.choices)
+    reason = models.TextField(_("reason"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["ranking", "decided_at", "id"]
+        verbose_name = _("ranking adjustment")
+        verbose_name_plural = _("ranking adjustments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ranking", "assessment"], name="ranking_adjustment_uniq"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="ranking_adjustment_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ranking_id} · {self.assessment_id} {self.move}"
+
+
+class Objection(models.Model):
+    """An objection (异议) a cloud's owner lodges against a ranking during its public notice,
+    with its evidence, and the admins' answer."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        UPHELD = "upheld", _("Upheld")
+        REJECTED = "rejected", _("Rejected")
+
+    ranking = models.ForeignKey(
+        Ranking, verbose_name=_("ranking"), on_delete=models.PROTECT, related_name="objections"
+    )
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    evidence = models.FileField(
+        _("evidence"), upload_to=objection_evidence_upload_to, max_length=300, blank=True
+    )
+    evidence_name = models.CharField(_("file name"), max_length=255, blank=True)
+    evidence_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    evidence_size = models.BigIntegerField(_("size in bytes"), null=True, blank=True)
+    evidence_content_type = models.CharField(_("type"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN)
+    lodged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lodged by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    lodged_at = models.DateTimeField(_("lodged"), auto_now_add=True)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["ranking", "lodged_at", "id"]
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="open") | (~Q(answer="") & Q(answered_at__isnull=False)),
+                name="objection_settled_has_answer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ranking_id} · {self.assessment_id}: {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN

@@ -1,0 +1,348 @@
+"""Reads for rankings: the candidates of a campaign, the provisional ranking of a draft, the
+published versions the public pages show, and objections, scoped to the user where a person asks.
+
+Every function reads a fixed number of queries, whatever the number of clouds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from accounts.models import Organisation, User
+from assessments.models import Assessment, Campaign
+from indicators.models import Dimension, Framework, LevelRule
+from reports.scoring.models import ScoreResult
+
+from . import rules
+from .models import Objection, Ranking, RankingAdjustment
+
+PUBLISHED_STATES = (Ranking.State.NOTICE, Ranking.State.FINAL)
+
+
+def kind_for(campaign: Campaign) -> str:
+    """The ranking a campaign's framework gives: the top ten, or the awards by vendor."""
+    if campaign.framework.kind == Framework.Kind.TRUSTED_PLATFORM:
+        return Ranking.Kind.AWARDS
+    return Ranking.Kind.TOP_TEN
+
+
+# ----------------------------------------------------------------------------------------------
+# Candidates and the provisional ranking
+
+
+@dataclass(frozen=True)
+class CampaignRankingData:
+    """Everything a ranking of one campaign is computed from, read in five queries."""
+
+    campaign: Campaign
+    candidates: list[rules.Candidate]
+    assessments: dict[int, Assessment]  # with cloud, owner and vendors loaded
+    results: dict[int, ScoreResult]  # current results
+    levels: list[LevelRule]  # from the lowest
+    dimensions: list[Dimension]
+
+    @property
+    def level_order(self) -> list[str]:
+        return [lv.code for lv in self.levels]
+
+    def level(self, code: str | None) -> LevelRule | None:
+        return next((lv for lv in self.levels if lv.code == code), None)
+
+
+def _points(result: ScoreResult) -> dict[str, Decimal]:
+    found = {}
+    for dimension in result.breakdown.get("dimensions", []):
+        if dimension.get("points") is not None:
+            found[dimension["code"]] = Decimal(str(dimension["points"]))
+    return found
+
+
+def campaign_ranking_data(*, campaign: Campaign) -> CampaignRankingData:
+    vendors = Prefetch("cloud__vendors", queryset=Organisation.objects.order_by("name"))
+    assessments = {
+        a.pk: a
+        for a in campaign.assessments.select_related("cloud", "cloud__owner")
+        .prefetch_related(vendors)
+        .order_by("pk")
+    }
+    results = {
+        r.assessment_id: r
+        for r in ScoreResult.objects.filter(assessment__campaign=campaign, is_current=True)
+    }
+    levels = list(LevelRule.objects.filter(framework_id=campaign.framework_id).order_by("order"))
+    dimensions = list(
+        Dimension.objects.filter(framework_id=campaign.framework_id).order_by("order")
+    )
+    candidates = []
+    for assessment in assessments.values():
+        result = results.get(assessment.pk)
+        candidates.append(
+            rules.Candidate(
+                assessment_id=assessment.pk,
+                name=assessment.cloud.name,
+                pool=assessment.cloud.level,
+                approved=assessment.state == Assessment.State.APPROVED,
+                scored=result is not None,
+                total=result.total if result else None,
+                level=(result.level_code or None) if result else None,
+                vetoed=bool(result and result.vetoed),
+                passed=result.passed if result else None,
+                dimension_points=_points(result) if result else {},
+                vendors=tuple(v.name for v in assessment.cloud.vendors.all()),
+            )
+        )
+    return CampaignRankingData(campaign, candidates, assessments, results, levels, dimensions)
+
+
+@dataclass(frozen=True)
+class Provisional:
+    ranking: Ranking
+    data: CampaignRankingData
+    result: rules.RankingResult | None  # the top ten
+    awards: rules.AwardsResult | None  # trusted-platform awards
+    adjustments: list[RankingAdjustment]
+
+    @property
+    def excluded(self) -> tuple[rules.Exclusion, ...]:
+        found = self.result or self.awards
+        return found.excluded if found else ()
+
+    @property
+    def stale_adjustments(self) -> list[RankingAdjustment]:
+        """Decisions on entries that are no longer tied across a quota line (scores changed)."""
+        if self.result is None:
+            return self.adjustments
+        live = {
+            e.candidate.assessment_id for p in self.result.pools for e in p.entries if e.adjusted
+        }
+        return [a for a in self.adjustments if a.assessment_id not in live]
+
+
+def ranking_provisional(*, ranking: Ranking) -> Provisional:
+    """The ranking the draft's settings give with today's scores."""
+    data = campaign_ranking_data(campaign=ranking.campaign)
+    adjustments = (
+        list(RankingAdjustment.objects.filter(ranking=ranking).select_related("decided_by"))
+        if ranking.pk
+        else []
+    )
+    if ranking.kind == Ranking.Kind.AWARDS:
+        return Provisional(ranking, data, None, rules.awards(data.candidates), adjustments)
+    result = rules.rank(
+        data.candidates,
+        quotas={pool: int(ranking.quotas.get(pool, 0)) for pool in rules.POOLS},
+        level_order=data.level_order,
+        min_level=ranking.min_level,
+        tie_break=ranking.tie_break,
+        adjustments={a.assessment_id: a.move for a in adjustments},
+    )
+    return Provisional(ranking, data, result, None, adjustments)
+
+
+def ranking_draft_of(*, campaign: Campaign, kind: str) -> Ranking | None:
+    return (
+        Ranking.objects.filter(campaign=campaign, kind=kind, state=Ranking.State.DRAFT)
+        .select_related("campaign__framework")
+        .first()
+    )
+
+
+def rankings_published_of(*, campaign: Campaign, kind: str) -> QuerySet[Ranking]:
+    """The published versions of a campaign's ranking, newest first (snapshots deferred)."""
+    return (
+        Ranking.objects.filter(campaign=campaign, kind=kind, state__in=PUBLISHED_STATES)
+        .defer("snapshot")
+        .select_related("published_by")
+        .order_by("-version")
+    )
+
+
+def ranking_latest_published(*, campaign: Campaign, kind: str) -> Ranking | None:
+    return rankings_published_of(campaign=campaign, kind=kind).first()
+
+
+def ranking_previous_year(*, year: int, kind: str) -> Ranking | None:
+    """The edition of the year before: its latest published version (final preferred)."""
+    return (
+        Ranking.objects.filter(year=year - 1, kind=kind, state__in=PUBLISHED_STATES)
+        .order_by("state", "-published_at", "-pk")  # "final" sorts before "notice"
+        .first()
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The public pages
+
+
+@dataclass(frozen=True)
+class PublishedHead:
+    """What a conditional request needs, without the snapshot: one query."""
+
+    pk: int
+    year: int
+    slug: str
+    version: int
+    latest_version: int
+    state: str
+    snapshot_sha256: str
+    published_at: object  # datetime
+    latest_published_at: object
+    notice_ends_on: object  # date | None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == self.latest_version
+
+
+def published_head(*, year: int, slug: str, version: int | None = None) -> PublishedHead:
+    """The published version asked for (the latest when ``version`` is None); Http404."""
+    rows = list(
+        Ranking.objects.filter(year=year, slug=slug, state__in=PUBLISHED_STATES)
+        .order_by("-version")
+        .values_list("pk", "version", "state", "snapshot_sha256", "published_at", "notice_ends_on")
+    )
+    if not rows:
+        raise Http404
+    latest = rows[0]
+    chosen = latest if version is None else next((r for r in rows if r[1] == version), None)
+    if chosen is None:
+        raise Http404
+    return PublishedHead(
+        pk=chosen[0],
+        year=year,
+        slug=slug,
+        version=chosen[1],
+        latest_version=latest[1],
+        state=chosen[2],
+        snapshot_sha256=chosen[3],
+        published_at=chosen[4],
+        latest_published_at=latest[4],
+        notice_ends_on=chosen[5],
+    )
+
+
+def published_get(*, pk: int) -> Ranking:
+    """A published version with its snapshot: one query."""
+    ranking = Ranking.objects.filter(pk=pk, state__in=PUBLISHED_STATES).first()
+    if ranking is None:
+        raise Http404
+    return ranking
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    year: int
+    slug: str
+    kind: str
+    state: str
+    version: int
+    published_at: object
+    notice_ends_on: object
+    title: str
+    title_en: str
+    is_demo: bool
+    listed: int
+
+
+def published_index() -> list[IndexRow]:
+    """The latest published version of every ranking, newest year first: one query."""
+    rows = (
+        Ranking.objects.filter(state__in=PUBLISHED_STATES)
+        .order_by("-year", "slug", "-version")
+        .values_list(
+            "year",
+            "slug",
+            "kind",
+            "state",
+            "version",
+            "published_at",
+            "notice_ends_on",
+            "snapshot__title",
+            "snapshot__title_en",
+            "is_demo",
+            "snapshot__listed",
+        )
+    )
+    seen: set[tuple[int, str]] = set()
+    found = []
+    for row in rows:
+        if (row[0], row[1]) in seen:
+            continue
+        seen.add((row[0], row[1]))
+        found.append(IndexRow(*row[:7], row[7] or "", row[8] or "", row[9], int(row[10] or 0)))
+    return found
+
+
+def published_index_version() -> tuple[int, object]:
+    """How many versions are published and the newest publication time: the index page's
+    ETag and Last-Modified. One query."""
+    from django.db.models import Count, Max
+
+    found = Ranking.objects.filter(state__in=PUBLISHED_STATES).aggregate(
+        n=Count("pk"), last=Max("published_at")
+    )
+    return found["n"], found["last"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Objections
+
+
+def objections_of(*, campaign: Campaign, kind: str) -> QuerySet[Objection]:
+    """Every objection against any published version of a campaign's ranking."""
+    return (
+        Objection.objects.filter(ranking__campaign=campaign, ranking__kind=kind)
+        .select_related("assessment__cloud", "lodged_by", "answered_by", "ranking")
+        .order_by("state", "lodged_at", "pk")
+    )
+
+
+def objections_open_count(*, campaign: Campaign, kind: str) -> int:
+    return Objection.objects.filter(
+        ranking__campaign=campaign, ranking__kind=kind, state=Objection.State.OPEN
+    ).count()
+
+
+def owner_assessments(*, user: User, campaign: Campaign) -> QuerySet[Assessment]:
+    """The assessments of the campaign whose cloud the user's organisation owns (owners only)."""
+    if user.role != User.Role.OWNER or user.organisation_id is None:
+        return Assessment.objects.none()
+    return (
+        campaign.assessments.filter(cloud__owner_id=user.organisation_id)
+        .select_related("cloud")
+        .order_by("cloud__name")
+    )
+
+
+def objections_for_owner(*, user: User, ranking: Ranking) -> QuerySet[Objection]:
+    return (
+        Objection.objects.filter(
+            ranking__campaign_id=ranking.campaign_id,
+            ranking__kind=ranking.kind,
+            assessment__cloud__owner_id=user.organisation_id,
+        )
+        .select_related("assessment__cloud", "ranking")
+        .order_by("-lodged_at")
+    )
+
+
+def objection_get_for(*, user: User, pk: int) -> Objection:
+    """An objection for its evidence download: admins, and owners of the cloud; Http404."""
+    objection = (
+        Objection.objects.filter(pk=pk).select_related("assessment__cloud", "ranking").first()
+    )
+    if objection is None:
+        raise Http404
+    if user.role == User.Role.ADMIN:
+        return objection
+    if (
+        user.role == User.Role.OWNER
+        and user.organisation_id is not None
+        and objection.assessment.cloud.owner_id == user.organisation_id
+    ):
+        return objection
+    raise Http404

@@ -1,0 +1,381 @@
+"""Writes for rankings: the draft and its settings, tie decisions, and publishing a frozen
+version. Objections are ``reports.rankings.objections``; the snapshot a version freezes is
+``reports.rankings.snapshot``.
+
+Every write takes ``acting_user``, runs in one transaction, checks the rules here (the models
+hold single-row rules only) and leaves an audit record with a dotted action code.
+
+Publishing freezes everything the public pages show into ``Ranking.snapshot`` and names it by
+the SHA-256 of its canonical JSON: later changes to scores, clouds or organisations never alter a
+published version. A correction, or the final list after the notice, is a new version that
+supersedes the previous one and says what changed (the admin's note, and the entries added,
+removed or moved, computed here).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from assessments.models import Assessment, Campaign, Cloud
+from audit.services import audit_record
+
+from . import rules, selectors
+from .models import Ranking, RankingAdjustment
+from .snapshot import snapshot_build, snapshot_sha256, version_changes
+
+
+def _require_admin(user: User | None) -> User:
+    if user is None or user.role != User.Role.ADMIN:
+        raise PermissionDenied(_("Your role may not do this."))
+    return user
+
+
+# ----------------------------------------------------------------------------------------------
+# The draft
+
+
+def _default_min_level(level_order: list[str]) -> str:
+    if rules.DEFAULT_MIN_LEVEL in level_order:
+        return rules.DEFAULT_MIN_LEVEL
+    return level_order[-1] if level_order else ""
+
+
+def ranking_defaults(*, campaign: Campaign) -> tuple[Ranking, Ranking | None]:
+    """An unsaved draft for the campaign, and the latest published version it starts from (or
+    None): that version's settings, otherwise the defaults (6 provincial and 4 municipal clouds,
+    先进级 at least, ties broken by D2, D4, D1). Reads only; the admin page previews with it."""
+    kind = selectors.kind_for(campaign)
+    latest = (
+        Ranking.objects.filter(campaign=campaign, kind=kind, state__in=selectors.PUBLISHED_STATES)
+        .defer("snapshot")
+        .order_by("-version")
+        .first()
+    )
+    if latest is not None:
+        draft = Ranking(
+            campaign=campaign,
+            kind=kind,
+            year=campaign.year,
+            slug=latest.slug,
+            quotas=latest.quotas,
+            min_level=latest.min_level,
+            tie_break=latest.tie_break,
+            public_form=latest.public_form,
+            is_demo=campaign.is_demo,
+        )
+        # A correction during a notice that is still running keeps its period; after it, the
+        # next version is the final list unless the admin sets a new period.
+        if latest.notice_ends_on and latest.notice_ends_on >= timezone.localdate():
+            draft.notice_starts_on = latest.notice_starts_on
+            draft.notice_ends_on = latest.notice_ends_on
+        return draft, latest
+    levels = list(campaign.framework.levels.order_by("order").values_list("code", flat=True))
+    dimensions = set(campaign.framework.dimensions.values_list("code", flat=True))
+    draft = Ranking(
+        campaign=campaign,
+        kind=kind,
+        year=campaign.year,
+        slug=_free_slug(campaign, kind),
+        quotas=dict(rules.DEFAULT_QUOTAS),
+        min_level=_default_min_level(levels),
+        tie_break=[c for c in rules.DEFAULT_TIE_BREAK if c in dimensions],
+        is_demo=campaign.is_demo,
+    )
+    return draft, None
+
+
+@transaction.atomic
+def ranking_draft_get_or_create(*, campaign: Campaign, acting_user: User) -> Ranking:
+    """The campaign's draft ranking, made on first use from ``ranking_defaults`` (carrying the
+    tie decisions of the version it starts from). Safe to call again: returns the existing
+    draft; concurrent calls make one (the campaign row is locked)."""
+    _require_admin(acting_user)
+    Campaign.objects.select_for_update().get(pk=campaign.pk)
+    existing = selectors.ranking_draft_of(campaign=campaign, kind=selectors.kind_for(campaign))
+    if existing is not None:
+        return existing
+    draft, latest = ranking_defaults(campaign=campaign)
+    draft.full_clean()
+    draft.save()
+    if latest is not None:
+        RankingAdjustment.objects.bulk_create(
+            RankingAdjustment(
+                ranking=draft,
+                assessment_id=a.assessment_id,
+                move=a.move,
+                reason=a.reason,
+                decided_by_id=a.decided_by_id,
+            )
+            for a in latest.adjustments.all()
+        )
+    audit_record(
+        action="reports.ranking.created",
+        acting_user=acting_user,
+        target=draft,
+        changes={
+            "campaign": campaign.pk,
+            "kind": draft.kind,
+            "from_version": latest.version if latest is not None else None,
+        },
+    )
+    return draft
+
+
+def _free_slug(campaign: Campaign, kind: str) -> str:
+    base = "top-ten" if kind == Ranking.Kind.TOP_TEN else "awards"
+    taken = set(
+        Ranking.objects.filter(year=campaign.year)
+        .exclude(campaign=campaign)
+        .values_list("slug", flat=True)
+    )
+    return base if base not in taken else f"{base}-{campaign.pk}"
+
+
+def _locked_draft(ranking: Ranking) -> Ranking:
+    draft = (
+        Ranking.objects.select_for_update()
+        .select_related("campaign__framework")
+        .filter(pk=ranking.pk)
+        .first()
+    )
+    if draft is None or draft.state != Ranking.State.DRAFT:
+        raise ValidationError(
+            _("This ranking is already published; changes go into a new version.")
+        )
+    return draft
+
+
+@transaction.atomic
+def ranking_settings_save(
+    *,
+    ranking: Ranking,
+    quotas: dict[str, int],
+    min_level: str,
+    tie_break: list[str],
+    public_form: str,
+    notice_starts_on: datetime.date | None,
+    notice_ends_on: datetime.date | None,
+    acting_user: User,
+) -> Ranking:
+    """Saves the draft's settings. Raises ValidationError on an unknown level or dimension, a
+    repeated tie-break dimension, a quota out of range, or a half or reversed notice period."""
+    _require_admin(acting_user)
+    draft = _locked_draft(ranking)
+    framework = draft.campaign.framework
+    levels = set(framework.levels.values_list("code", flat=True))
+    dimensions = set(framework.dimensions.values_list("code", flat=True))
+    if draft.kind == Ranking.Kind.TOP_TEN and min_level not in levels:
+        raise ValidationError({"min_level": _("Choose one of the catalog's levels.")})
+    unknown = [code for code in tie_break if code not in dimensions]
+    if unknown:
+        raise ValidationError(
+            {"tie_break": _("Unknown dimensions: %(codes)s") % {"codes": ", ".join(unknown)}}
+        )
+    if len(set(tie_break)) != len(tie_break):
+        raise ValidationError({"tie_break": _("Name each dimension once.")})
+    if set(quotas) - set(rules.POOLS):
+        raise ValidationError({"quotas": _("Quotas are set for provincial and municipal clouds.")})
+    before = {
+        "quotas": draft.quotas,
+        "min_level": draft.min_level,
+        "tie_break": draft.tie_break,
+        "public_form": draft.public_form,
+        "notice_starts_on": str(draft.notice_starts_on or ""),
+        "notice_ends_on": str(draft.notice_ends_on or ""),
+    }
+    draft.quotas = {pool: quotas.get(pool, 0) for pool in rules.POOLS}
+    draft.min_level = min_level if draft.kind == Ranking.Kind.TOP_TEN else draft.min_level
+    draft.tie_break = list(tie_break)
+    draft.public_form = public_form
+    draft.notice_starts_on = notice_starts_on
+    draft.notice_ends_on = notice_ends_on
+    draft.full_clean()
+    draft.save()
+    after = {
+        "quotas": draft.quotas,
+        "min_level": draft.min_level,
+        "tie_break": draft.tie_break,
+        "public_form": draft.public_form,
+        "notice_starts_on": str(draft.notice_starts_on or ""),
+        "notice_ends_on": str(draft.notice_ends_on or ""),
+    }
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        audit_record(
+            action="reports.ranking.settings_changed",
+            acting_user=acting_user,
+            target=draft,
+            changes=changes,
+        )
+    return draft
+
+
+# ----------------------------------------------------------------------------------------------
+# Tie decisions
+
+
+@transaction.atomic
+def ranking_adjustment_save(
+    *, ranking: Ranking, assessment: Assessment, move: str, reason: str, acting_user: User
+) -> RankingAdjustment:
+    """Moves an entry tied (并列) across its pool's quota line into the list or out of it, with
+    the reason. Raises ValidationError when the entry is not in such a tie, the move changes
+    nothing, or the reason is empty. Deciding again on the same entry replaces the decision."""
+    _require_admin(acting_user)
+    draft = _locked_draft(ranking)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the decision.")})
+    if move not in (rules.IN, rules.OUT):
+        raise ValidationError({"move": _("Move the entry in or out.")})
+    provisional = selectors.ranking_provisional(ranking=draft)
+    entry = None
+    for pool in provisional.result.pools if provisional.result else ():
+        entry = next((e for e in pool.entries if e.candidate.assessment_id == assessment.pk), entry)
+    if entry is None or not entry.boundary_tie:
+        raise ValidationError(_("Only an entry tied across the quota line can be moved in or out."))
+    previous = RankingAdjustment.objects.filter(ranking=draft, assessment=assessment).first()
+    default_selected = entry.selected if entry.adjusted is None else entry.adjusted == rules.IN
+    if previous is None and default_selected == (move == rules.IN):
+        raise ValidationError(
+            _("The entry is already in the list.")
+            if move == rules.IN
+            else _("The entry is already out of the list.")
+        )
+    adjustment = previous or RankingAdjustment(ranking=draft, assessment=assessment)
+    adjustment.move = move
+    adjustment.reason = reason
+    adjustment.decided_by = acting_user
+    adjustment.full_clean()
+    adjustment.save()
+    audit_record(
+        action="reports.ranking.adjusted",
+        acting_user=acting_user,
+        target=draft,
+        changes={
+            "assessment": assessment.pk,
+            "cloud": str(assessment.cloud),
+            "move": move,
+            "reason": reason,
+        },
+    )
+    return adjustment
+
+
+@transaction.atomic
+def ranking_adjustment_withdraw(*, adjustment: RankingAdjustment, acting_user: User) -> None:
+    _require_admin(acting_user)
+    draft = _locked_draft(adjustment.ranking)
+    deleted, _rows = RankingAdjustment.objects.filter(pk=adjustment.pk, ranking=draft).delete()
+    if deleted != 1:
+        raise ValidationError(_("The decision was already withdrawn."))
+    audit_record(
+        action="reports.ranking.adjustment_withdrawn",
+        acting_user=acting_user,
+        target=draft,
+        changes={"assessment": adjustment.assessment_id, "move": adjustment.move},
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Publishing
+
+
+@transaction.atomic
+def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: User) -> Ranking:
+    """Publishes the draft: freezes its snapshot, numbers the version, and marks it as the
+    public-notice list (when the draft has a notice period) or the final list.
+
+    Raises ValidationError when: the ranking is already published (two admins clicking at once
+    publish once); a tie across a quota line is undecided; nothing would be listed; a later
+    version does not say what changed; a notice period is already over; or, for a final list
+    after a notice, the notice has not ended or objections are still open.
+    """
+    _require_admin(acting_user)
+    draft = _locked_draft(ranking)
+    change_note = (change_note or "").strip()
+    today = timezone.localdate()
+    latest = (
+        Ranking.objects.select_for_update()
+        .filter(campaign=draft.campaign, kind=draft.kind, state__in=selectors.PUBLISHED_STATES)
+        .order_by("-version")
+        .first()
+    )
+    if latest is not None and not change_note:
+        raise ValidationError(
+            {
+                "change_note": _("Say what changed since version %(version)s.")
+                % {"version": latest.version}
+            }
+        )
+    final = draft.notice_ends_on is None
+    if not final and draft.notice_ends_on < today:
+        raise ValidationError({"notice_ends_on": _("The public notice period is already over.")})
+    notice_running = (
+        latest is not None
+        and latest.state == Ranking.State.NOTICE
+        and latest.notice_ends_on is not None
+        and latest.notice_ends_on >= today
+    )
+    if final and notice_running:
+        raise ValidationError(
+            _("The public notice runs until %(date)s; publish the final list after it.")
+            % {"date": latest.notice_ends_on.isoformat()}
+        )
+    if final and selectors.objections_open_count(campaign=draft.campaign, kind=draft.kind):
+        raise ValidationError(_("Answer every objection before publishing the final list."))
+    provisional = selectors.ranking_provisional(ranking=draft)
+    if provisional.result is not None:
+        undecided = provisional.result.undecided
+        if undecided:
+            raise ValidationError(
+                _(
+                    "A tie (并列) straddles the quota line of %(pools)s: "
+                    "move a tied entry in or out first."
+                )
+                % {"pools": ", ".join(str(_pool_label(p.code)) for p in undecided)}
+            )
+    now = timezone.now()
+    version = latest.version + 1 if latest is not None else 1
+    snapshot = snapshot_build(
+        provisional=provisional, version=version, change_note=change_note, now=now
+    )
+    if not snapshot["listed"]:
+        raise ValidationError(_("No cloud is eligible: there is nothing to publish."))
+    if latest is not None:
+        snapshot["changes"] = version_changes(latest.snapshot, snapshot, latest.version)
+    draft.state = Ranking.State.FINAL if final else Ranking.State.NOTICE
+    draft.version = version
+    draft.slug = latest.slug if latest is not None else draft.slug
+    draft.supersedes = latest
+    draft.change_note = change_note
+    draft.snapshot = snapshot
+    draft.snapshot_sha256 = snapshot_sha256(dict(snapshot))
+    draft.published_at = now
+    draft.published_by = acting_user
+    draft.full_clean()
+    draft.save()
+    audit_record(
+        action="reports.ranking.published",
+        acting_user=acting_user,
+        target=draft,
+        changes={
+            "version": version,
+            "state": draft.state,
+            "snapshot_sha256": draft.snapshot_sha256,
+            "supersedes": latest.version if latest is not None else None,
+            "listed": snapshot["listed"],
+            "change_note": change_note,
+        },
+    )
+    return draft
+
+
+def _pool_label(code: str) -> str:
+    return str(Cloud.Level(code).label) if code in Cloud.Level.values else code

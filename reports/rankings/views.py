@@ -1,0 +1,566 @@
+"""Ranking pages: the provisional ranking of a campaign for admins (settings, tie decisions,
+publishing, objections), the objection page of cloud owners, and the public pages (no login).
+
+Public pages render a frozen snapshot and are cached twice: conditional GETs (ETag and
+Last-Modified from one small query) and the rendered list in the Django cache, keyed by the
+version's SHA-256 and the language. They read the same number of queries however many clouds a
+ranking lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from assessments.models import Assessment, Campaign
+from assessments.selectors import campaign_get_for
+
+from . import exports, objections, rules, selectors, services
+from .models import Objection, Ranking, RankingAdjustment
+
+# Published versions never change: the rendered list may stay in the cache for a day (the key
+# names the version's SHA-256, so a stale entry can never be served for another version).
+CACHE_SECONDS = 24 * 3600
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _campaign_for_admin(request: HttpRequest, pk: int) -> tuple[User, Campaign]:
+    """The campaign, for admins; 404 for everyone else."""
+    user = _user(request)
+    if user.role != User.Role.ADMIN:
+        raise Http404
+    return user, campaign_get_for(user=user, pk=pk)
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+REASONS = {
+    rules.NOT_APPROVED: gettext_lazy("not approved"),
+    rules.NOT_SCORED: gettext_lazy("no score yet"),
+    rules.VETOED: gettext_lazy("veto applies (一票否决)"),
+    rules.LEVEL_TOO_LOW: gettext_lazy("level below the minimum"),
+    rules.NOT_PASSED: gettext_lazy("did not pass"),
+    rules.NO_POOL: gettext_lazy("no pool for this kind of cloud"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Admin: the provisional ranking
+
+
+class SettingsForm(forms.Form):
+    quota_provincial = forms.IntegerField(
+        label=gettext_lazy("Provincial clouds listed"), min_value=0, max_value=100
+    )
+    quota_municipal = forms.IntegerField(
+        label=gettext_lazy("Municipal clouds listed"), min_value=0, max_value=100
+    )
+    min_level = forms.ChoiceField(label=gettext_lazy("Minimum level"), required=False)
+    tie_break = forms.CharField(
+        label=gettext_lazy("Tie-break dimensions, in order"),
+        required=False,
+        help_text=gettext_lazy("Dimension codes separated by commas, e.g. D2, D4, D1."),
+    )
+    public_form = forms.ChoiceField(
+        label=gettext_lazy("Public form"), choices=Ranking.PublicForm.choices
+    )
+    notice_starts_on = forms.DateField(
+        label=gettext_lazy("Public notice (公示) starts"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    notice_ends_on = forms.DateField(
+        label=gettext_lazy("Public notice (公示) ends"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, levels: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["min_level"].choices = levels
+
+    @staticmethod
+    def initial_for(ranking: Ranking) -> dict[str, Any]:
+        return {
+            "quota_provincial": ranking.quotas.get(rules.PROVINCIAL, 0),
+            "quota_municipal": ranking.quotas.get(rules.MUNICIPAL, 0),
+            "min_level": ranking.min_level,
+            "tie_break": ", ".join(ranking.tie_break),
+            "public_form": ranking.public_form,
+            "notice_starts_on": ranking.notice_starts_on,
+            "notice_ends_on": ranking.notice_ends_on,
+        }
+
+
+def _level_choices(provisional: selectors.Provisional) -> list[tuple[str, str]]:
+    from indicators.templatetags.catalog_tags import bilingual
+
+    return [(lv.code, bilingual(lv, "name")) for lv in provisional.data.levels]
+
+
+@login_required
+@require_GET
+def ranking_admin(request: HttpRequest, pk: int) -> HttpResponse:
+    """The provisional ranking with today's scores: pools, ties, exclusions and their reasons,
+    the settings, published versions and objections."""
+    user, campaign = _campaign_for_admin(request, pk)
+    kind = selectors.kind_for(campaign)
+    draft = selectors.ranking_draft_of(campaign=campaign, kind=kind)
+    if draft is None:
+        draft, _latest = services.ranking_defaults(campaign=campaign)
+    provisional = selectors.ranking_provisional(ranking=draft)
+    form = SettingsForm(initial=SettingsForm.initial_for(draft), levels=_level_choices(provisional))
+    levels = {lv.code: lv for lv in provisional.data.levels}
+    exclusions = [
+        {
+            "assessment": provisional.data.assessments[x.candidate.assessment_id],
+            "result": provisional.data.results.get(x.candidate.assessment_id),
+            "level": levels.get(x.candidate.level or ""),
+            "reasons": [REASONS.get(r, r) for r in x.reasons],
+        }
+        for x in provisional.excluded
+    ]
+    adjustments = {a.assessment_id: a for a in provisional.adjustments}
+    pools = [
+        (
+            pool,
+            [
+                (
+                    e,
+                    levels.get(e.candidate.level or ""),
+                    adjustments.get(e.candidate.assessment_id),
+                )
+                for e in pool.entries
+            ],
+        )
+        for pool in (provisional.result.pools if provisional.result else ())
+    ]
+    published = list(selectors.rankings_published_of(campaign=campaign, kind=kind))
+    return render(
+        request,
+        "rankings/admin.html",
+        {
+            "campaign": campaign,
+            "draft": draft,
+            "provisional": provisional,
+            "levels": levels,
+            "assessments": provisional.data.assessments,
+            "exclusions": exclusions,
+            "form": form,
+            "published": published,
+            "latest": published[0] if published else None,
+            "objections": list(selectors.objections_of(campaign=campaign, kind=kind)),
+            "settled_states": [
+                (s.value, s.label) for s in Objection.State if s != Objection.State.OPEN
+            ],
+            "pools": pools,
+        },
+    )
+
+
+@login_required
+@require_POST
+def ranking_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    user, campaign = _campaign_for_admin(request, pk)
+    draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
+    provisional = selectors.ranking_provisional(ranking=draft)
+    form = SettingsForm(request.POST, levels=_level_choices(provisional))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("rankings:admin", campaign.pk)
+    data = form.cleaned_data
+    try:
+        services.ranking_settings_save(
+            ranking=draft,
+            quotas={
+                rules.PROVINCIAL: data["quota_provincial"],
+                rules.MUNICIPAL: data["quota_municipal"],
+            },
+            min_level=data["min_level"] or draft.min_level,
+            tie_break=[
+                c.strip() for c in data["tie_break"].replace("，", ",").split(",") if c.strip()
+            ],
+            public_form=data["public_form"],
+            notice_starts_on=data["notice_starts_on"],
+            notice_ends_on=data["notice_ends_on"],
+            acting_user=user,
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Settings saved."))
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_POST
+def ranking_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    user, campaign = _campaign_for_admin(request, pk)
+    assessment = get_object_or_404(Assessment, pk=request.POST.get("assessment"), campaign=campaign)
+    draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
+    try:
+        services.ranking_adjustment_save(
+            ranking=draft,
+            assessment=assessment,
+            move=request.POST.get("move", ""),
+            reason=request.POST.get("reason", ""),
+            acting_user=user,
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Decision recorded."))
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_POST
+def ranking_adjustment_withdraw(request: HttpRequest, pk: int, adjustment_pk: int) -> HttpResponse:
+    user, campaign = _campaign_for_admin(request, pk)
+    adjustment = get_object_or_404(RankingAdjustment, pk=adjustment_pk, ranking__campaign=campaign)
+    try:
+        services.ranking_adjustment_withdraw(adjustment=adjustment, acting_user=user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Decision withdrawn."))
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_POST
+def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    user, campaign = _campaign_for_admin(request, pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Confirm that a published ranking is final."))
+        return redirect("rankings:admin", campaign.pk)
+    draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
+    try:
+        published = services.ranking_publish(
+            ranking=draft, change_note=request.POST.get("change_note", ""), acting_user=user
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("rankings:admin", campaign.pk)
+    messages.success(
+        request, _("Version %(version)s is published.") % {"version": published.version}
+    )
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_POST
+def objection_answer(request: HttpRequest, pk: int, objection_pk: int) -> HttpResponse:
+    user, campaign = _campaign_for_admin(request, pk)
+    objection = get_object_or_404(Objection, pk=objection_pk, ranking__campaign=campaign)
+    try:
+        objections.objection_answer(
+            objection=objection,
+            state=request.POST.get("state", ""),
+            answer=request.POST.get("answer", ""),
+            acting_user=user,
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Answer recorded."))
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_GET
+def objection_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evidence of an objection, for admins and the cloud's owner (404 otherwise)."""
+    objection = selectors.objection_get_for(user=_user(request), pk=pk)
+    if not objection.evidence:
+        raise Http404
+    response = FileResponse(
+        objection.evidence.open("rb"),
+        as_attachment=True,
+        filename=objection.evidence_name,
+        content_type=objection.evidence_content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ----------------------------------------------------------------------------------------------
+# Owners: objections during the public notice
+
+
+class ObjectionForm(forms.Form):
+    assessment = forms.ModelChoiceField(
+        label=gettext_lazy("Cloud"), queryset=Assessment.objects.none()
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000
+    )
+    evidence = forms.FileField(
+        label=gettext_lazy("Evidence (PDF, PNG or JPEG, at most 20 MB)"), required=False
+    )
+
+    def __init__(self, *args: Any, assessments: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assessment"].queryset = assessments
+        self.fields["assessment"].label_from_instance = lambda a: a.cloud.name
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def objections_owner(request: HttpRequest, year: int, slug: str) -> HttpResponse:
+    """A cloud owner's objections against a ranking, and the form to lodge one while the list
+    is on public notice. Anyone but an owner with a cloud in the campaign gets 404."""
+    user = _user(request)
+    head = selectors.published_head(year=year, slug=slug)
+    ranking = selectors.published_get(pk=head.pk)
+    assessments = selectors.owner_assessments(user=user, campaign=ranking.campaign)
+    if not assessments.exists():
+        raise Http404
+    refusal = objections.objection_refusal(ranking=ranking, user=user)
+    form = ObjectionForm(request.POST or None, request.FILES or None, assessments=assessments)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        try:
+            objections.objection_lodge(
+                ranking=ranking,
+                assessment=form.cleaned_data["assessment"],
+                reason=form.cleaned_data["reason"],
+                evidence=form.cleaned_data["evidence"],
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your objection was lodged. The office will answer it."))
+            return redirect("rankings:objections", year, slug)
+    return render(
+        request,
+        "rankings/objections.html",
+        {
+            "ranking": ranking,
+            "head": head,
+            "form": form,
+            "refusal": refusal,
+            "objections": selectors.objections_for_owner(user=user, ranking=ranking),
+            "title": exports.presentation(ranking.snapshot, charts=False).title,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Public pages
+
+
+def _head(request: HttpRequest, year: int, slug: str, version: int | None = None):  # type: ignore[no-untyped-def]
+    """The version asked for, read once per request (the ETag, the Last-Modified and the view
+    all need it)."""
+    cached = getattr(request, "_ranking_head", None)
+    if cached is None:
+        cached = selectors.published_head(year=year, slug=slug, version=version)
+        request._ranking_head = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _notice_phase(head: selectors.PublishedHead) -> str:
+    """Part of what the page says during a notice depends on the date: before its end, or
+    after it (while the final list is awaited)."""
+    if head.state != Ranking.State.NOTICE or head.notice_ends_on is None:
+        return "-"
+    return "running" if timezone.localdate() <= head.notice_ends_on else "ended"
+
+
+def _user_tag(request: HttpRequest) -> str:
+    # The page header names the signed-in user: a signed-in view is a different page.
+    user = getattr(request, "user", None)
+    return str(user.pk) if user is not None and user.is_authenticated else "0"
+
+
+def _ranking_etag(request: HttpRequest, year: int, slug: str, version: int | None = None) -> str:
+    head = _head(request, year, slug, version)
+    parts = (
+        head.snapshot_sha256[:24],
+        str(head.latest_version),
+        get_language() or "",
+        _notice_phase(head),
+        _user_tag(request),
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _ranking_modified(request: HttpRequest, year: int, slug: str, version: int | None = None):  # type: ignore[no-untyped-def]
+    return _head(request, year, slug, version).latest_published_at
+
+
+def _fragment_key(head: selectors.PublishedHead) -> str:
+    return ":".join(
+        (
+            "rankings",
+            "page",
+            str(head.pk),
+            head.snapshot_sha256[:16],
+            str(head.latest_version),
+            get_language() or "",
+            _notice_phase(head),
+        )
+    )
+
+
+def _published_fragment(head: selectors.PublishedHead) -> str:
+    """The rendered list of a version: from the cache, or rendered from its snapshot."""
+    key = _fragment_key(head)
+    html = cache.get(key)
+    if html is None:
+        ranking = selectors.published_get(pk=head.pk)
+        html = render_to_string(
+            "rankings/partials/_published.html",
+            {
+                "p": exports.presentation(ranking.snapshot),
+                "head": head,
+                "ranking": ranking,
+                "phase": _notice_phase(head),
+            },
+        )
+        cache.set(key, html, CACHE_SECONDS)
+    return html
+
+
+@require_GET
+@condition(etag_func=_ranking_etag, last_modified_func=_ranking_modified)
+def ranking_public(
+    request: HttpRequest, year: int, slug: str, version: int | None = None
+) -> HttpResponse:
+    """A published ranking, for everyone: its latest version, or the version asked for."""
+    head = _head(request, year, slug, version)
+    response = render(
+        request,
+        "rankings/public.html",
+        {"head": head, "fragment": mark_safe(_published_fragment(head))},  # noqa: S308
+    )
+    # Browsers ask again each time and get a 304 while the ETag holds; the page carries a CSRF
+    # token (the language switcher), so shared caches must not keep it.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _index_version(request: HttpRequest) -> tuple[int, Any]:
+    cached = getattr(request, "_index_version", None)
+    if cached is None:
+        cached = selectors.published_index_version()
+        request._index_version = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _index_key(request: HttpRequest) -> str:
+    count, last = _index_version(request)
+    stamp = int(last.timestamp() * 1000) if last else 0
+    # The date is part of it: whether a notice is still running changes with the day.
+    return f"{count}-{stamp}-{get_language()}-{timezone.localdate().isoformat()}"
+
+
+def _index_etag(request: HttpRequest) -> str:
+    return f"{_index_key(request)}-{_user_tag(request)}"
+
+
+def _index_modified(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return _index_version(request)[1]
+
+
+@require_GET
+@condition(etag_func=_index_etag, last_modified_func=_index_modified)
+def ranking_index(request: HttpRequest) -> HttpResponse:
+    """Every published ranking by year (the latest version of each), for everyone; admins also
+    see the campaigns whose ranking they can prepare."""
+    key = f"rankings:index:{_index_key(request)}"
+    html = cache.get(key)
+    if html is None:
+        rows = selectors.published_index()
+        years: list[tuple[int, list[selectors.IndexRow]]] = []
+        for row in rows:
+            if not years or years[-1][0] != row.year:
+                years.append((row.year, []))
+            years[-1][1].append(row)
+        html = render_to_string(
+            "rankings/partials/_index.html", {"years": years, "today": timezone.localdate()}
+        )
+        cache.set(key, html, CACHE_SECONDS)
+    user = _user(request)
+    campaigns = []
+    if user.is_authenticated and user.role == User.Role.ADMIN:
+        campaigns = list(Campaign.objects.order_by("-year", "name"))
+    return render(
+        request,
+        "rankings/index.html",
+        {"fragment": mark_safe(html), "campaigns": campaigns},  # noqa: S308
+    )
+
+
+EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "pdf": ("application/pdf", "pdf"),
+}
+
+
+def _export_etag(request: HttpRequest, year: int, slug: str, version: int, fmt: str) -> str:
+    head = _head(request, year, slug, version)
+    return f"{head.snapshot_sha256[:32]}-{fmt}-{get_language()}"
+
+
+def _export_modified(request: HttpRequest, year: int, slug: str, version: int, fmt: str):  # type: ignore[no-untyped-def]
+    return _head(request, year, slug, version).published_at
+
+
+@require_GET
+@condition(etag_func=_export_etag, last_modified_func=_export_modified)
+def ranking_export(
+    request: HttpRequest, year: int, slug: str, version: int, fmt: str
+) -> HttpResponse:
+    """A published version as CSV, XLSX or a one-page PDF bulletin, for everyone."""
+    if fmt not in EXPORTS:
+        raise Http404
+    head = _head(request, year, slug, version)
+    language = get_language() or "zh-hans"
+    key = f"rankings:export:{head.pk}:{head.snapshot_sha256[:16]}:{fmt}:{language}"
+    content = cache.get(key)
+    if content is None:
+        snapshot = selectors.published_get(pk=head.pk).snapshot
+        if fmt == "csv":
+            content = exports.csv_bytes(snapshot)
+        elif fmt == "xlsx":
+            content = exports.xlsx_bytes(snapshot, sha256=head.snapshot_sha256)
+        else:
+            content = exports.bulletin_pdf(snapshot, language=language, sha256=head.snapshot_sha256)
+        cache.set(key, content, CACHE_SECONDS)
+    content_type, extension = EXPORTS[fmt]
+    response = HttpResponse(content, content_type=content_type)
+    filename = f"ranking-{year}-{slug}-v{version}.{extension}"
+    disposition = "inline" if fmt == "pdf" else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    # Private: the language comes from a cookie as well as Accept-Language.
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,148 @@
+"""Scoring pages: an assessment's result with its explanation, veto findings, and the campaign
+scoring run (start it, poll its progress).
+
+Outsiders get 404 from the access helpers; the rules live in ``services``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from assessments.models import Assessment, Campaign
+from assessments.selectors import assessment_get_for, campaign_get_for
+from indicators.models import VetoRule
+
+from . import selectors, services
+from .models import VetoFinding
+
+
+def _assessment_for_admin(request: HttpRequest, pk: int) -> Assessment:
+    """The assessment, for admins; 404 for everyone else."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.role != User.Role.ADMIN:
+        raise Http404
+    return assessment_get_for(user=user, pk=pk)
+
+
+def _campaign_for(request: HttpRequest, pk: int) -> Campaign:
+    """The campaign, for those who manage campaigns (admins); 404 for everyone else."""
+    return campaign_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+@login_required
+@require_GET
+def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
+    """The current score of an assessment with its explanation, the earlier versions, and for
+    admins the veto findings."""
+    user: User = request.user  # type: ignore[assignment]
+    assessment = selectors.assessment_with_score_get_for(user=user, pk=pk)
+    is_admin = user.role == User.Role.ADMIN
+    return render(
+        request,
+        "scoring/assessment_result.html",
+        {
+            "assessment": assessment,
+            "result": selectors.score_result_current(assessment=assessment),
+            "versions": selectors.score_results_of(assessment=assessment).defer("breakdown"),
+            "findings": selectors.veto_findings_of(assessment=assessment) if is_admin else [],
+            "open_vetoes": selectors.veto_rules_open(assessment=assessment) if is_admin else [],
+            "can_manage_vetoes": is_admin and not assessment.is_locked,
+        },
+    )
+
+
+@login_required
+@require_POST
+def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = _assessment_for_admin(request, pk)
+    veto_rule = VetoRule.objects.filter(
+        pk=request.POST.get("veto_rule") or 0, framework_id=assessment.campaign.framework_id
+    ).first()
+    if veto_rule is None:
+        messages.error(request, _("Choose a veto of this framework."))
+    else:
+        try:
+            services.veto_finding_record(
+                assessment=assessment,
+                veto_rule=veto_rule,
+                note=request.POST.get("note", ""),
+                acting_user=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("The veto is recorded; the score is being recomputed."))
+    return redirect("scoring:assessment_result", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def veto_withdraw(request: HttpRequest, pk: int, finding_pk: int) -> HttpResponse:
+    assessment = _assessment_for_admin(request, pk)
+    finding = get_object_or_404(VetoFinding, pk=finding_pk, assessment=assessment)
+    try:
+        services.veto_finding_withdraw(
+            finding=finding,
+            reason=request.POST.get("reason", ""),
+            acting_user=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("The veto is withdrawn; the score is being recomputed."))
+    return redirect("scoring:assessment_result", pk=assessment.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_scoring(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the campaign's scores, one row per assessment, with the scoring panel.
+
+    POST: starts scoring the whole campaign (or reports the run already going). Answers JSON to
+    the panel's script, and redirects back for a plain form post."""
+    campaign = _campaign_for(request, pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "scoring/campaign_scores.html",
+            {"campaign": campaign, "rows": selectors.campaign_score_rows(campaign=campaign)},
+        )
+    services.campaign_scoring_start(campaign=campaign, acting_user=request.user)  # type: ignore[arg-type]
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(selectors.scoring_progress(campaign=campaign))
+    messages.success(request, _("Scoring of the whole campaign has started."))
+    return redirect(
+        _safe_next(request, reverse("assessments:campaign_detail", kwargs={"pk": campaign.pk}))
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def campaign_scoring_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """``{"state": "none" | "running" | "finished", "total", "done", "failed", "percent", ...}``"""
+    campaign = _campaign_for(request, pk)
+    return JsonResponse(selectors.scoring_progress(campaign=campaign))

@@ -1,0 +1,268 @@
+"""The public ranking pages: no login, the customary and the ranked forms, the public notice,
+superseded versions, conditional requests and the server-side cache, a constant number of
+queries, the exports, and a Chromium run in Chinese and English."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import User
+from assessments.models import Campaign, Cloud
+from indicators.models import Framework
+from reports.models import Ranking
+from reports.rankings import services
+from tests.browser_support import screenshot
+from tests.conftest import client_for
+
+from .test_rankings import add_cloud, make_campaign, publish
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """An empty in-process cache of this test's own: clearing it never touches a shared cache
+    (a Redis cache may share its server with the Celery broker)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"rankings-{uuid.uuid4().hex}",
+        }
+    }
+    yield
+
+
+def fill(campaign: Campaign, provincial: int, municipal: int) -> Campaign:
+    for n in range(provincial):
+        add_cloud(campaign, f"{campaign.year}省级云{n:03d}", total=f"{95 - n * 0.5:.2f}")
+    for n in range(municipal):
+        add_cloud(
+            campaign,
+            f"{campaign.year}市级云{n:03d}",
+            pool=Cloud.Level.MUNICIPAL,
+            total=f"{90 - n * 0.25:.2f}",
+            level="excellent" if n % 3 == 0 else "advanced",
+        )
+    return campaign
+
+
+@pytest.fixture
+def grouped(admin: User, comprehensive: Framework) -> Ranking:
+    return publish(fill(make_campaign(admin, comprehensive, 2025), 7, 5), admin)
+
+
+@pytest.fixture
+def ranked(admin: User, comprehensive: Framework, grouped: Ranking) -> Ranking:
+    today = timezone.localdate()
+    return publish(
+        fill(make_campaign(admin, comprehensive, 2026), 6, 4),
+        admin,
+        public_form=Ranking.PublicForm.RANKED,
+        notice_starts_on=today - datetime.timedelta(days=1),
+        notice_ends_on=today + datetime.timedelta(days=9),
+    )
+
+
+def page(url: str, user: User | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    return client_for(user).get(url, **headers)
+
+
+def test_the_index_lists_published_rankings_by_year_without_login(
+    grouped: Ranking, ranked: Ranking
+) -> None:
+    response = page("/rankings/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "2025年度十佳政务云" in text and "2026年度十佳政务云" in text
+    assert text.index("2026年度") < text.index("2025年度")
+
+
+def test_the_customary_form_groups_by_level_and_division_code_and_hides_scores(
+    grouped: Ranking,
+) -> None:
+    text = page("/rankings/2025/top-ten/").content.decode()
+    assert "2025省级云000" in text and "2025市级云003" in text
+    assert "2025市级云004" not in text  # below the quota of 4
+    assert "95.00" not in text
+    assert "rk-bars" not in text
+    municipal = text[text.index('id="rk-pool-municipal"') :]
+    assert municipal.index("卓越级") < municipal.index("先进级")
+    # Within a level, by administrative-division code.
+    excellent = municipal[: municipal.index("先进级")]
+    codes = re.findall(r"<td>(\d{6})</td>", excellent)
+    assert codes == sorted(codes) and codes
+
+
+def test_the_ranked_form_shows_positions_scores_a_bar_chart_and_the_change_against_last_year(
+    ranked: Ranking,
+) -> None:
+    text = page("/rankings/2026/top-ten/").content.decode()
+    assert "95.00" in text
+    assert 'class="rk-bars"' in text
+    assert "2026省级云000" in text
+    assert "新" in text or "new" in text  # 2026 clouds were not in the 2025 list
+
+
+def test_during_the_notice_the_page_says_so_with_the_end_date(ranked: Ranking) -> None:
+    text = page("/rankings/2026/top-ten/").content.decode()
+    assert 'data-testid="notice"' in text
+    end = ranked.notice_ends_on
+    assert f"{end.year}年{end.month}月{end.day}日" in text
+
+
+def test_a_superseded_version_says_so_and_links_to_the_current_one(
+    grouped: Ranking, admin: User
+) -> None:
+    draft = services.ranking_draft_get_or_create(campaign=grouped.campaign, acting_user=admin)
+    services.ranking_publish(ranking=draft, change_note="更正一处笔误。", acting_user=admin)
+    old = page("/rankings/2025/top-ten/v1/").content.decode()
+    assert "rk-alert--superseded" in old
+    current = page("/rankings/2025/top-ten/").content.decode()
+    assert "更正一处笔误。" in current
+    assert 'data-ranking-version="2"' in current
+
+
+def test_unknown_rankings_and_drafts_are_not_public(grouped: Ranking, admin: User) -> None:
+    assert page("/rankings/2025/awards/").status_code == 404
+    assert page("/rankings/2025/top-ten/v9/").status_code == 404
+    services.ranking_draft_get_or_create(campaign=grouped.campaign, acting_user=admin)
+    assert page("/rankings/2025/top-ten/").status_code == 200
+    assert Ranking.objects.filter(state=Ranking.State.DRAFT).count() == 1
+
+
+def test_a_repeated_request_gets_304_until_a_new_version_is_published(
+    grouped: Ranking, admin: User
+) -> None:
+    first = page("/rankings/2025/top-ten/")
+    etag = first["ETag"]
+    assert first["Last-Modified"]
+    assert page("/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    english = page(
+        "/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag, HTTP_COOKIE="django_language=en"
+    )
+    assert english.status_code == 200
+    draft = services.ranking_draft_get_or_create(campaign=grouped.campaign, acting_user=admin)
+    services.ranking_publish(ranking=draft, change_note="新版本。", acting_user=admin)
+    assert page("/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    assert page("/rankings/2025/top-ten/v1/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_the_page_uses_the_same_queries_for_a_few_clouds_and_for_many(
+    admin: User,
+    comprehensive: Framework,
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    small = publish(fill(make_campaign(admin, comprehensive, 2023), 2, 2), admin)
+    large = publish(
+        fill(make_campaign(admin, comprehensive, 2024), 40, 40),
+        admin,
+        quotas={"provincial": 40, "municipal": 40},
+        public_form=Ranking.PublicForm.RANKED,
+    )
+    assert (small.snapshot["listed"], large.snapshot["listed"]) == (4, 80)
+    for ranking in (small, large):
+        url = f"/rankings/{ranking.year}/{ranking.slug}/"
+        cache.clear()
+        with django_assert_num_queries(2):  # the version's head, then its snapshot
+            assert page(url).status_code == 200
+        with django_assert_num_queries(1):  # from the cache: the head only
+            assert page(url).status_code == 200
+    with django_assert_num_queries(2):  # the index: its version, then its rows
+        page("/rankings/")
+
+
+def test_the_csv_export_lists_the_entries_in_utf8_for_excel(ranked: Ranking) -> None:
+    response = page("/rankings/2026/top-ten/v1/ranking.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    content = response.content.decode("utf-8")
+    assert content.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(content[1:])))
+    assert len(rows) == 1 + 10
+    assert rows[1][3] == "2026省级云000" and rows[1][7] == "95.00"
+
+
+def test_the_grouped_csv_hides_the_scores(grouped: Ranking) -> None:
+    content = page("/rankings/2025/top-ten/v1/ranking.csv").content.decode("utf-8")
+    assert "95.00" not in content and "2025省级云000" in content
+
+
+def test_the_xlsx_export_opens_in_openpyxl(ranked: Ranking) -> None:
+    from openpyxl import load_workbook
+
+    response = page("/rankings/2026/top-ten/v1/ranking.xlsx")
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book.active
+    assert "2026年度十佳政务云" in sheet["A1"].value
+    assert ranked.snapshot_sha256 in sheet["A2"].value
+    names = [row[3] for row in sheet.iter_rows(min_row=5, values_only=True)]
+    assert names[0] == "2026省级云000" and len(names) == 10
+
+
+def test_the_pdf_bulletin_is_one_page_in_the_fonts_of_the_reports(
+    ranked: Ranking, tmp_path: Path
+) -> None:
+    response = page("/rankings/2026/top-ten/v1/ranking.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    path = tmp_path / "bulletin.pdf"
+    path.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert re.search(r"^Pages:\s+1$", info.stdout, re.MULTILINE), info.stdout
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    lines = fonts.stdout.splitlines()[2:]
+    assert any("Noto-Serif-CJK-SC" in line for line in lines), lines
+    assert any("Noto-Sans-CJK-SC" in line for line in lines), lines
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "2026省级云000" in text and ranked.snapshot_sha256[:16] in text.replace("\n", "")
+
+
+@pytest.mark.browser
+def test_the_public_page_in_chinese_and_in_english(page, live_server, admin, comprehensive) -> None:  # type: ignore[no-untyped-def]
+    last = make_campaign(admin, comprehensive, 2025, name="2025年政务云综合水平评估（浏览器）")
+    for n, total in enumerate(["92.00", "90.00", "88.50", "86.00"]):
+        add_cloud(last, f"浏览器省级云{n}", total=total)
+    for n, total in enumerate(["89.00", "87.50"]):
+        add_cloud(last, f"浏览器市级云{n}", pool=Cloud.Level.MUNICIPAL, total=total)
+    publish(last, admin)
+    this = make_campaign(admin, comprehensive, 2026, name="2026年政务云综合水平评估（浏览器）")
+    for n, total in enumerate(["90.50", "93.00", "87.00", "86.00"]):
+        add_cloud(
+            this, f"浏览器省级云{n}", total=total, level="excellent" if n == 1 else "advanced"
+        )
+    for n, total in enumerate(["88.00", "88.00", "85.00"]):
+        add_cloud(this, f"浏览器市级云{n}", pool=Cloud.Level.MUNICIPAL, total=total)
+    today = timezone.localdate()
+    publish(
+        this,
+        admin,
+        quotas={"provincial": 6, "municipal": 3},
+        public_form=Ranking.PublicForm.RANKED,
+        notice_starts_on=today,
+        notice_ends_on=today + datetime.timedelta(days=7),
+    )
+
+    page.goto(f"{live_server.url}/rankings/")
+    page.click("text=2026年度十佳政务云")
+    page.wait_for_url("**/rankings/2026/top-ten/")
+    assert page.locator("h1").inner_text() == "2026年度十佳政务云"
+    assert page.get_by_test_id("notice").is_visible()
+    page.locator("summary", has_text="浏览器省级云1").click()
+    assert page.locator("details[open] .rk-radar").is_visible()
+    screenshot(page, "rankings_public_zh")
+
+    page.get_by_test_id("language-en").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Top ten government clouds 2026"
+    assert "public notice" in page.get_by_test_id("notice").inner_text()
+    page.locator("summary", has_text="浏览器省级云1").click()
+    screenshot(page, "rankings_public_en")

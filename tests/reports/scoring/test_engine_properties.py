@@ -1,0 +1,227 @@
+"""Properties of the scoring function, each checked on hundreds of generated frameworks."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal as D
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reports.scoring.engine import (
+    DimensionSpec,
+    FrameworkSpec,
+    IndicatorInput,
+    IndicatorSpec,
+    LevelSpec,
+    VetoSpec,
+    _level_check,
+    exact_points,
+    inputs_sha256,
+    level_after_vetoes,
+    level_reached,
+    score,
+)
+
+EXAMPLES = settings(max_examples=200, deadline=None)
+TWO = D("0.01")
+
+
+def _ratings(max_rating: int) -> st.SearchStrategy[D]:
+    """A consolidated rating: the mean of one to three assessors, two places half up."""
+    return st.lists(st.integers(0, max_rating), min_size=1, max_size=3).map(
+        lambda xs: (D(sum(xs)) / len(xs)).quantize(TWO)
+    )
+
+
+@st.composite
+def frameworks(draw: st.DrawFn) -> FrameworkSpec:
+    max_rating = draw(st.integers(1, 5))
+    n_dims = draw(st.integers(1, 5))
+    dims = tuple(DimensionSpec(f"D{n}") for n in range(n_dims))
+    indicators = []
+    for d in dims:
+        for _ in range(draw(st.integers(1, 5))):
+            n = len(indicators) + 1
+            interpolate = max_rating >= 2 and draw(st.booleans())
+            anchors: tuple[tuple[int, D], ...] = ()
+            if interpolate:
+                steps = draw(
+                    st.lists(st.integers(1, 50), min_size=max_rating - 1, max_size=max_rating - 1)
+                )
+                start = draw(st.integers(-100, 100))
+                sign = draw(st.sampled_from([1, -1]))  # higher or lower is better
+                values = [start]
+                for step in steps:
+                    values.append(values[-1] + sign * step)
+                anchors = tuple((r + 1, D(v)) for r, v in enumerate(values))
+            indicators.append(
+                IndicatorSpec(
+                    id=n,
+                    code=f"{n}",
+                    dimension_code=d.code,
+                    weight=D(draw(st.integers(1, 5000))) / 100,
+                    is_key=draw(st.booleans()),
+                    interpolate=interpolate,
+                    anchors=anchors,
+                )
+            )
+    n_levels = draw(st.integers(0, 3))
+    totals = sorted(
+        draw(st.lists(st.integers(1, 99), min_size=n_levels, max_size=n_levels, unique=True))
+    )
+    levels = []
+    share = key = 0
+    for n, total in enumerate(totals):
+        share = draw(st.integers(share, 100))
+        key = draw(st.integers(key, max_rating))
+        levels.append(
+            LevelSpec(
+                f"L{n}",
+                D(total),
+                D(share) / 100 if draw(st.booleans()) else None,
+                key if draw(st.booleans()) else None,
+            )
+        )
+    vetoes = (VetoSpec("veto", levels[0].code if levels and draw(st.booleans()) else None),)
+    return FrameworkSpec(
+        id=1,
+        code="generated",
+        version="1",
+        kind="comprehensive",
+        max_rating=max_rating,
+        total_weight=D(100),
+        dimensions=dims,
+        indicators=tuple(indicators),
+        levels=tuple(levels),
+        vetoes=vetoes,
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[FrameworkSpec, dict[int, IndicatorInput], set[str]]:
+    framework = draw(frameworks())
+    inputs = {}
+    for spec in framework.indicators:
+        if draw(st.integers(0, 9)) == 0:
+            continue  # now and then an indicator nobody rated
+        value = D(draw(st.integers(-300, 300))) if spec.interpolate else None
+        inputs[spec.id] = IndicatorInput(rating=draw(_ratings(framework.max_rating)), value=value)
+    vetoes = {"veto"} if draw(st.booleans()) else set()
+    return framework, inputs, vetoes
+
+
+def _level_rank(framework: FrameworkSpec, breakdown: dict) -> int:  # type: ignore[type-arg]
+    codes = [level.code for level in framework.levels]
+    return codes.index(breakdown["level"]["code"]) if breakdown["level"] else -1
+
+
+@EXAMPLES
+@given(scenarios(), st.data())
+def test_raising_any_rating_never_lowers_the_total(scenario, data) -> None:  # type: ignore[no-untyped-def]
+    framework, inputs, vetoes = scenario
+    spec = data.draw(st.sampled_from(framework.indicators))
+    before = inputs.get(spec.id, IndicatorInput())
+    lowest = before.rating if before.rating is not None else D(0)
+    raised = data.draw(
+        st.integers(int(lowest * 100), framework.max_rating * 100).map(lambda n: D(n) / 100)
+    )
+    higher = {**inputs, spec.id: IndicatorInput(rating=raised, value=before.value)}
+
+    old, new = score(framework, inputs, vetoes), score(framework, higher, vetoes)
+
+    assert new["total"] >= old["total"]
+    assert exact_points(framework, higher).total >= exact_points(framework, inputs).total
+    # Shares and key ratings only rise too, so the level never drops either.
+    assert _level_rank(framework, new) >= _level_rank(framework, old)
+
+
+@EXAMPLES
+@given(scenarios())
+def test_the_total_equals_the_sum_of_dimension_points(scenario) -> None:  # type: ignore[no-untyped-def]
+    framework, inputs, vetoes = scenario
+
+    exact = exact_points(framework, inputs)
+    breakdown = score(framework, inputs, vetoes)
+
+    assert exact.total == sum(exact.dimensions.values(), Fraction(0))
+    assert all(
+        exact.dimensions[d.code]
+        == sum(
+            (exact.indicators[i.id][2] for i in framework.indicators if i.dimension_code == d.code),
+            Fraction(0),
+        )
+        for d in framework.dimensions
+    )
+    # Each published figure is rounded once from its exact value: they agree to half a cent each.
+    published = sum(d["points"] for d in breakdown["dimensions"])
+    assert abs(published - breakdown["total"]) <= D("0.005") * len(breakdown["dimensions"])
+
+
+@EXAMPLES
+@given(scenarios(), st.lists(st.integers(0, 10000), min_size=2, max_size=2))
+def test_the_level_is_monotonic_in_the_total_when_the_other_rules_hold(scenario, cents) -> None:  # type: ignore[no-untyped-def]
+    framework, inputs, vetoes = scenario
+    breakdown = score(framework, inputs, vetoes)
+    dimensions = breakdown["dimensions"]
+    key_rows = [r for d in dimensions for r in d["indicators"] if r["is_key"]]
+    low, high = sorted(D(c) / 100 for c in cents)
+
+    def rank(total: D) -> int:
+        # The same dimension shares and key ratings; only the total differs.
+        met = [
+            _level_check(level, total, dimensions, key_rows)["reached"]
+            for level in framework.levels
+        ]
+        reached = level_after_vetoes(framework, level_reached(framework.levels, met), vetoes)
+        return framework.levels.index(reached) if reached else -1
+
+    assert rank(low) <= rank(high)
+
+
+@EXAMPLES
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_the_order_of_ratings_never_changes_the_result(scenario, rnd: random.Random) -> None:  # type: ignore[no-untyped-def]
+    framework, inputs, vetoes = scenario
+    items = list(inputs.items())
+    rnd.shuffle(items)
+    shuffled = dict(items)
+
+    assert score(framework, shuffled, vetoes) == score(framework, inputs, vetoes)
+    assert inputs_sha256(framework, shuffled, vetoes) == inputs_sha256(framework, inputs, vetoes)
+
+
+@EXAMPLES
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=4), st.randoms(use_true_random=False))
+def test_the_order_of_the_assessors_never_changes_the_consolidated_rating(ratings, rnd) -> None:  # type: ignore[no-untyped-def]
+    from assessments.models import Rating
+    from assessments.selectors import consolidate
+    from indicators.models import Indicator
+
+    indicator = Indicator(pk=1, requirement_type="")
+    shuffled = list(ratings)
+    rnd.shuffle(shuffled)
+
+    def mean(values: list[int]) -> D | None:
+        rows = [Rating(rating=v) for v in values]
+        return consolidate(indicator=indicator, ratings=rows, settlement=None).rating
+
+    assert mean(shuffled) == mean(ratings)
+
+
+@EXAMPLES
+@given(scenarios(), st.sampled_from([D("0.5"), D(2), D(3), D("7.25"), D(1000)]))
+def test_weights_scaled_together_change_nothing(scenario, factor: D) -> None:  # type: ignore[no-untyped-def]
+    framework, inputs, vetoes = scenario
+    scaled = FrameworkSpec(
+        **{
+            **framework.__dict__,
+            "indicators": tuple(
+                IndicatorSpec(**{**i.__dict__, "weight": i.weight * factor})
+                for i in framework.indicators
+            ),
+        }
+    )
+
+    assert score(scaled, inputs, vetoes) == score(framework, inputs, vetoes)
