@@ -18,6 +18,7 @@ COPY audit ./audit
 COPY indicators ./indicators
 COPY assessments ./assessments
 COPY reports ./reports
+COPY demo ./demo
 RUN pip install --no-cache-dir .
 COPY . .
 RUN msgfmt --check -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po \

@@ -137,23 +137,3 @@ class User(AbstractUser):
                     }
                 }
             )
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.role == self.Role.ADMIN
-
-    @property
-    def is_assessor(self) -> bool:
-        return self.role == self.Role.ASSESSOR
-
-    @property
-    def is_vendor(self) -> bool:
-        return self.role == self.Role.VENDOR
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == self.Role.OWNER
-
-    @property
-    def is_auditor(self) -> bool:
-        return self.role == self.Role.AUDITOR

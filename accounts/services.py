@@ -4,7 +4,9 @@ from django.db import transaction
 
 from audit.services import audit_record
 
+from . import policy
 from .models import Organisation, User
+from .policy import Action
 
 
 @transaction.atomic
@@ -20,7 +22,9 @@ def organisation_create(
     """Creates an organisation. Raises ValidationError (nothing saved) on bad input.
 
     A government organisation needs a published GB/T 2260 code; its level follows from it.
+    Admins only (or the system: the demo loader).
     """
+    policy.require(acting_user, Action.ORGANISATION_MANAGE)
     organisation = Organisation(
         kind=kind, name=name, name_en=name_en, division_code=division_code, is_demo=is_demo
     )
@@ -47,11 +51,14 @@ def user_create(
     is_demo: bool = False,
     acting_user: User | None,
 ) -> User:
-    """Creates a user with one role. Admins also get Django admin access (``is_staff``).
+    """Creates a user with one role. The roles the policy lets into the Django admin site get
+    ``is_staff``; nobody is a Django superuser (the admin site asks the policy too).
 
     Raises ValidationError, with nothing saved, when the role and organisation do not fit
-    (a vendor outside a vendor organisation, say) or the username is taken.
+    (a vendor outside a vendor organisation, say) or the username is taken. Admins only (or the
+    system: the demo loader).
     """
+    policy.require(acting_user, Action.USER_MANAGE)
     user = User(
         username=username,
         role=role,
@@ -59,8 +66,8 @@ def user_create(
         display_name=display_name,
         email=email,
         is_demo=is_demo,
-        is_staff=role == User.Role.ADMIN,
-        is_superuser=role == User.Role.ADMIN,
+        is_staff=policy.is_staff_role(role),
+        is_superuser=False,
     )
     user.set_password(password)
     user.full_clean()

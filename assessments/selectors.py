@@ -9,7 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from accounts import policy
 from accounts.models import Organisation, User
+from accounts.policy import Action
 from indicators.models import Indicator
 
 from .models import (
@@ -29,23 +31,12 @@ from .models import (
 
 
 def assessment_list_for(*, user: User) -> QuerySet[Assessment]:
-    """The assessments a user may see.
-
-    Admins: all. Assessors: those assigned to them. Vendors: their organisation's clouds'.
-    Cloud owners: their organisation's clouds'. Vendors, owners and assessors see nothing of a
-    campaign still in draft. Auditors read the audit trail only.
-    """
+    """The assessments a user may see (``accounts.policy.assessment_scope``): all for admins,
+    those assigned to an assessor, their organisation's clouds' for vendors and owners (nothing
+    of a campaign still in draft), none for auditors."""
+    scope = policy.assessment_scope(user)
     base = Assessment.objects.select_related("campaign", "cloud", "cloud__owner")
-    if user.role == User.Role.ADMIN:
-        return base
-    visible = base.exclude(campaign__state=Campaign.State.DRAFT)
-    if user.role == User.Role.ASSESSOR:
-        return visible.filter(assignments__assessor=user).distinct()
-    if user.role == User.Role.VENDOR and user.organisation_id:
-        return visible.filter(cloud__vendors=user.organisation_id).distinct()
-    if user.role == User.Role.OWNER and user.organisation_id:
-        return visible.filter(cloud__owner=user.organisation_id)
-    return base.none()
+    return base.none() if scope.is_empty else base.filter(scope.q)
 
 
 def assessment_get_for(*, user: User, pk: int) -> Assessment:
@@ -57,15 +48,17 @@ def assessment_get_for(*, user: User, pk: int) -> Assessment:
 
 
 def assignment_for(*, user: User, assessment: Assessment) -> Assignment | None:
-    if user.role != User.Role.ASSESSOR:
+    """The user's assignment to score ``assessment``, or None (also for anyone who never
+    scores)."""
+    if not policy.has_role_for(user, Action.RATING_SAVE):
         return None
     return Assignment.objects.filter(assessment=assessment, assessor=user).first()
 
 
 def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
-    if user.role == User.Role.ADMIN:
-        return Campaign.objects.select_related("framework")
-    return Campaign.objects.none()
+    scope = policy.campaign_scope(user)
+    base = Campaign.objects.select_related("framework")
+    return base.none() if scope.is_empty else base.filter(scope.q)
 
 
 def campaign_get_for(*, user: User, pk: int) -> Campaign:
@@ -77,11 +70,15 @@ def campaign_get_for(*, user: User, pk: int) -> Campaign:
 
 def evidence_get_for(*, user: User, pk: int) -> Evidence:
     """An evidence file the user may download: through an assessment the user may see."""
-    evidence = Evidence.objects.select_related("assessment", "indicator").filter(pk=pk).first()
-    if (
-        evidence is None
-        or not assessment_list_for(user=user).filter(pk=evidence.assessment_id).exists()
-    ):
+    scope = policy.evidence_scope(user)
+    evidence = (
+        None
+        if scope.is_empty
+        else Evidence.objects.select_related("assessment", "indicator")
+        .filter(scope.q, pk=pk)
+        .first()
+    )
+    if evidence is None:
         raise Http404
     return evidence
 
@@ -423,9 +420,9 @@ def campaign_overdue(*, campaign: Campaign, today: datetime.date) -> list[tuple[
 
 def assessors_with_conflicts(*, cloud: Cloud) -> list[tuple[User, list[str]]]:
     """Every active assessor with the reasons (possibly none) they may not score ``cloud``."""
-    assessors = User.objects.filter(role=User.Role.ASSESSOR, is_active=True).select_related(
-        "organisation"
-    )
+    assessors = User.objects.filter(
+        role__in=policy.roles_for(Action.RATING_SAVE), is_active=True
+    ).select_related("organisation")
     return [
         (assessor, assessor_conflicts(assessor=assessor, cloud=cloud))
         for assessor in assessors.order_by("username")

@@ -11,13 +11,16 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import Organisation, User
+from accounts.policy import Action
 from audit.services import audit_record
+from audit.transitions import transition
 from indicators.models import Framework, Indicator
 
 from . import selectors
@@ -41,37 +44,16 @@ def _score_after_commit(assessment: Assessment) -> None:
     scoring_inputs_changed.send(sender=Assessment, assessment_id=assessment.pk)
 
 
-def _require_role(user: User, *roles: str) -> None:
-    if user is None or user.role not in roles:
-        raise PermissionDenied(_("Your role may not do this."))
-
-
-def _transition(
-    model: type[Assessment] | type[Campaign] | type[Assignment],
-    obj: Assessment | Campaign | Assignment,
-    *,
-    from_states: Iterable[str],
-    to_state: str,
-    extra: dict[str, object] | None = None,
-) -> None:
-    """Moves ``obj`` to ``to_state`` only if it is still in one of ``from_states``.
-
-    The conditional UPDATE makes concurrent requests safe: exactly one of them changes the row,
-    the others get a ValidationError naming the state the object is really in.
-    """
-    from_states = list(from_states)
-    changed = model.objects.filter(pk=obj.pk, state__in=from_states).update(
-        state=to_state, **(extra or {})
+def assessment_lock(*, assessment: Assessment) -> Assessment:
+    """The assessment's row read afresh and locked until the surrounding transaction ends (call
+    it inside one). Every write that depends on an assessment's state checks the state it
+    locked, so that a transition at the same moment (an approval, say) either waits for the
+    write or makes it refuse; a write never lands on an assessment that has just changed."""
+    return (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("campaign__framework", "cloud")
+        .get(pk=assessment.pk)
     )
-    if changed != 1:
-        current = model.objects.filter(pk=obj.pk).values_list("state", flat=True).first()
-        raise ValidationError(
-            _("This cannot be done now: it is %(state)s.")
-            % {"state": model.State(current).label if current else _("gone")}
-        )
-    obj.state = to_state
-    for key, value in (extra or {}).items():
-        setattr(obj, key, value)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -91,7 +73,9 @@ def cloud_create(
     is_demo: bool = False,
     acting_user: User | None,
 ) -> Cloud:
-    """Creates a cloud owned by a government organisation and operated by vendors."""
+    """Creates a cloud owned by a government organisation and operated by vendors. Admins
+    only (or the system)."""
+    policy.require(acting_user, Action.CLOUD_MANAGE)
     if not vendors:
         raise ValidationError({"vendors": _("A cloud is operated by at least one vendor.")})
     if any(v.kind != Organisation.Kind.VENDOR for v in vendors):
@@ -123,10 +107,9 @@ def conflict_declare(
 ) -> ConflictDeclaration:
     """Records an assessor's link with an organisation; such an assessor is then never assigned
     to that organisation's clouds."""
-    if assessor.role != User.Role.ASSESSOR:
+    policy.require(acting_user, Action.CONFLICT_DECLARE, assessor)
+    if not policy.has_role_for(assessor, Action.RATING_SAVE):
         raise ValidationError(_("Only assessors declare conflicts of interest."))
-    if acting_user.pk != assessor.pk and acting_user.role != User.Role.ADMIN:
-        raise PermissionDenied(_("Your role may not do this."))
     declaration = ConflictDeclaration(assessor=assessor, organisation=organisation, reason=reason)
     declaration.full_clean()
     declaration.save()
@@ -157,7 +140,7 @@ def campaign_create(
     acting_user: User,
 ) -> Campaign:
     """Creates a campaign in draft on a published framework version."""
-    _require_role(acting_user, User.Role.ADMIN)
+    policy.require(acting_user, Action.CAMPAIGN_CREATE)
     campaign = Campaign(
         name=name,
         year=year,
@@ -186,11 +169,12 @@ def campaign_add_clouds(
 ) -> list[Assessment]:
     """Adds one assessment per cloud. Clouds already in the campaign are left as they are.
 
-    Returns the assessments created by this call.
+    Returns the assessments created by this call. The campaign row is locked first, so that a
+    review starting at the same moment either sees the new clouds or refuses them.
     """
-    _require_role(acting_user, User.Role.ADMIN)
-    if campaign.state not in (Campaign.State.DRAFT, Campaign.State.OPEN):
-        raise ValidationError(_("Clouds can be added only before the review starts."))
+    policy.require(acting_user, Action.CAMPAIGN_ADD_CLOUDS)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    policy.require(acting_user, Action.CAMPAIGN_ADD_CLOUDS, campaign)
     existing = set(campaign.assessments.values_list("cloud_id", flat=True))
     created = []
     for cloud in clouds:
@@ -220,7 +204,7 @@ _CAMPAIGN_FLOW = {
 @transaction.atomic
 def campaign_set_state(*, campaign: Campaign, state: str, acting_user: User) -> Campaign:
     """draft → open → reviewing → closed, one step at a time."""
-    _require_role(acting_user, User.Role.ADMIN)
+    policy.require(acting_user, Action.CAMPAIGN_SET_STATE)
     if state not in _CAMPAIGN_FLOW:
         raise ValidationError(_("Unknown campaign state."))
     if (
@@ -228,31 +212,28 @@ def campaign_set_state(*, campaign: Campaign, state: str, acting_user: User) -> 
         and campaign.assessments.exclude(state=Assessment.State.APPROVED).exists()
     ):
         raise ValidationError(_("Every assessment must be approved before the campaign closes."))
-    old = campaign.state
-    _transition(Campaign, campaign, from_states=_CAMPAIGN_FLOW[state], to_state=state)
-    audit_record(
+    return transition(
+        campaign,
+        from_states=_CAMPAIGN_FLOW[state],
+        to_state=state,
         action=f"assessments.campaign.{state}",
         acting_user=acting_user,
-        target=campaign,
-        changes={"from": old, "to": state},
     )
-    return campaign
 
 
 @transaction.atomic
 def assignment_create(*, assessment: Assessment, assessor: User, acting_user: User) -> Assignment:
     """Assigns an assessor, refusing conflicts of interest and more assessors than the campaign
     allows. Raises ValidationError saying why."""
-    _require_role(acting_user, User.Role.ADMIN)
-    if assessor.role != User.Role.ASSESSOR:
+    policy.require(acting_user, Action.ASSIGNMENT_CREATE)
+    if not policy.has_role_for(assessor, Action.RATING_SAVE):
         raise ValidationError(_("%(user)s is not an assessor.") % {"user": assessor})
     assessment = (
         Assessment.objects.select_for_update()
         .select_related("campaign", "cloud")
         .get(pk=assessment.pk)
     )
-    if assessment.state in (Assessment.State.SCORED, Assessment.State.APPROVED):
-        raise ValidationError(_("Assessors cannot be added after scoring."))
+    policy.require(acting_user, Action.ASSIGNMENT_CREATE, assessment)
     reasons = selectors.assessor_conflicts(assessor=assessor, cloud=assessment.cloud)
     if reasons:
         raise ValidationError(
@@ -293,14 +274,6 @@ def _check_rating(framework: Framework, rating: int | None) -> None:
         )
 
 
-def _vendor_may_edit(user: User, assessment: Assessment) -> None:
-    if (
-        user.role != User.Role.VENDOR
-        or not assessment.cloud.vendors.filter(pk=user.organisation_id).exists()
-    ):
-        raise PermissionDenied(_("Only the cloud's vendors fill in its self-assessment."))
-
-
 @transaction.atomic
 def answer_save(
     *,
@@ -316,18 +289,8 @@ def answer_save(
 
     Allowed while the assessment is a draft or returned; partial answers are fine (drafts).
     """
-    assessment = (
-        Assessment.objects.select_for_update(of=("self",))
-        .select_related("campaign__framework")
-        .get(pk=assessment.pk)
-    )
-    _vendor_may_edit(acting_user, assessment)
-    if not assessment.vendor_can_edit:
-        raise ValidationError(
-            _("The self-assessment was submitted; it can change only if it is returned.")
-        )
-    if assessment.campaign.state != Campaign.State.OPEN:
-        raise ValidationError(_("The campaign is not open for self-assessments."))
+    assessment = assessment_lock(assessment=assessment)
+    policy.require(acting_user, Action.ASSESSMENT_ANSWER, assessment)
     _indicator_of(assessment, indicator)
     _check_rating(assessment.campaign.framework, self_rating)
     answer, _created = Answer.objects.get_or_create(assessment=assessment, indicator=indicator)
@@ -349,7 +312,7 @@ def assessment_submit(*, assessment: Assessment, acting_user: User) -> Assessmen
     Refused, naming every missing answer, unless each indicator is answered. Afterwards the
     vendor can no longer change answers or remove evidence (until it is returned).
     """
-    _vendor_may_edit(acting_user, assessment)
+    policy.require(acting_user, Action.ASSESSMENT_SUBMIT, assessment)
     missing = selectors.answers_missing(assessment=assessment)
     if missing:
         raise ValidationError(
@@ -363,22 +326,16 @@ def assessment_submit(*, assessment: Assessment, acting_user: User) -> Assessmen
                 for m in missing
             ]
         )
-    old = assessment.state
-    _transition(
-        Assessment,
+    transition(
         assessment,
         from_states=[Assessment.State.DRAFT, Assessment.State.RETURNED],
         to_state=Assessment.State.SUBMITTED,
         extra={"submitted_at": timezone.now()},
+        action="assessments.assessment.submitted",
+        acting_user=acting_user,
     )
     # Assessors re-score a resubmitted assessment.
     assessment.assignments.update(state=Assignment.State.SCORING, submitted_at=None)
-    audit_record(
-        action="assessments.assessment.submitted",
-        acting_user=acting_user,
-        target=assessment,
-        changes={"from": old, "to": Assessment.State.SUBMITTED},
-    )
     return assessment
 
 
@@ -390,12 +347,7 @@ def assignment_check_may_score(*, assignment: Assignment, acting_user: User) -> 
     """Raises unless ``acting_user`` is the assigned assessor and scoring is open for them:
     PermissionDenied for anyone else, ValidationError once the assessment is not open for
     scoring or the assessor has submitted. Writes nothing."""
-    if acting_user.pk != assignment.assessor_id:
-        raise PermissionDenied(_("Only the assigned assessor scores this."))
-    if not assignment.assessment.assessors_can_score:
-        raise ValidationError(_("This assessment is not open for scoring now."))
-    if assignment.state != Assignment.State.SCORING:
-        raise ValidationError(_("You submitted your scores for this assessment."))
+    policy.require(acting_user, Action.RATING_SAVE, assignment)
 
 
 @transaction.atomic
@@ -420,17 +372,12 @@ def rating_save(
     _indicator_of(assessment, indicator)
     _check_rating(assessment.campaign.framework, rating)
     if assessment.state == Assessment.State.SUBMITTED:
-        _transition(
-            Assessment,
+        transition(
             assessment,
             from_states=[Assessment.State.SUBMITTED],
             to_state=Assessment.State.IN_REVIEW,
-        )
-        audit_record(
             action="assessments.assessment.review_started",
             acting_user=acting_user,
-            target=assessment,
-            changes={"from": "submitted", "to": "in_review"},
         )
     record, _created = Rating.objects.get_or_create(assignment=assignment, indicator=indicator)
     record.rating = rating
@@ -445,8 +392,7 @@ def rating_save(
 def assignment_submit(*, assignment: Assignment, acting_user: User) -> Assignment:
     """Submits an assessor's scores once every indicator has a rating and a rationale. When the
     last assessor submits, the assessment becomes scored."""
-    if acting_user.pk != assignment.assessor_id:
-        raise PermissionDenied(_("Only the assigned assessor scores this."))
+    policy.require(acting_user, Action.ASSIGNMENT_SUBMIT, assignment)
     missing = selectors.ratings_missing(assignment=assignment)
     if missing:
         raise ValidationError(
@@ -456,8 +402,7 @@ def assignment_submit(*, assignment: Assignment, acting_user: User) -> Assignmen
                 for i in missing
             ]
         )
-    _transition(
-        Assignment,
+    transition(
         assignment,
         from_states=[Assignment.State.SCORING],
         to_state=Assignment.State.SUBMITTED,
@@ -471,17 +416,12 @@ def assignment_submit(*, assignment: Assignment, acting_user: User) -> Assignmen
         changes={"assessor": acting_user.username},
     )
     if not assessment.assignments.exclude(state=Assignment.State.SUBMITTED).exists():
-        _transition(
-            Assessment,
+        transition(
             assessment,
             from_states=[Assessment.State.IN_REVIEW],
             to_state=Assessment.State.SCORED,
-        )
-        audit_record(
             action="assessments.assessment.scored",
             acting_user=acting_user,
-            target=assessment,
-            changes={"from": "in_review", "to": "scored"},
         )
         _score_after_commit(assessment)
     return assignment
@@ -492,9 +432,7 @@ def review_comment_add(
     *, assessment: Assessment, indicator: Indicator | None, text: str, acting_user: User
 ) -> ReviewComment:
     """A comment for the vendor, sent when the assessment is returned."""
-    is_assigned = assessment.assignments.filter(assessor=acting_user).exists()
-    if acting_user.role != User.Role.ADMIN and not is_assigned:
-        raise PermissionDenied(_("Only assigned assessors and admins comment."))
+    policy.require(acting_user, Action.REVIEW_COMMENT_ADD, assessment)
     if not text.strip():
         raise ValidationError({"text": _("Write the comment.")})
     if indicator is not None:
@@ -514,18 +452,15 @@ def review_comment_add(
 @transaction.atomic
 def assessment_return(*, assessment: Assessment, comment: str, acting_user: User) -> Assessment:
     """Sends the assessment back to the vendor with the reviewers' comments."""
-    _require_role(acting_user, User.Role.ADMIN)
+    policy.require(acting_user, Action.ASSESSMENT_RETURN)
+    locked = assessment_lock(assessment=assessment)
+    policy.require(acting_user, Action.ASSESSMENT_RETURN, locked)
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the assessment goes back to the vendor.")})
-    old = assessment.state
-    _transition(
-        Assessment,
+    old = locked.state
+    transition(
         assessment,
-        from_states=[
-            Assessment.State.SUBMITTED,
-            Assessment.State.IN_REVIEW,
-            Assessment.State.SCORED,
-        ],
+        from_states=[old],
         to_state=Assessment.State.RETURNED,
     )
     ReviewComment.objects.create(assessment=assessment, author=acting_user, text=comment.strip())
@@ -551,10 +486,11 @@ def settlement_save(
     reason: str,
     acting_user: User,
 ) -> Settlement:
-    """The lead's rating where assessors disagree; it replaces the mean."""
-    _require_role(acting_user, User.Role.ADMIN)
-    if assessment.state not in (Assessment.State.IN_REVIEW, Assessment.State.SCORED):
-        raise ValidationError(_("Ratings are settled during the review."))
+    """The lead's rating where assessors disagree; it replaces the mean. Refused once the
+    assessment is approved, even by an approval at the same moment (the row is locked)."""
+    policy.require(acting_user, Action.ASSESSMENT_SETTLE)
+    assessment = assessment_lock(assessment=assessment)
+    policy.require(acting_user, Action.ASSESSMENT_SETTLE, assessment)
     _indicator_of(assessment, indicator)
     _check_rating(assessment.campaign.framework, rating)
     if (met is None) if indicator.is_mandatory else (rating is None):
@@ -593,25 +529,23 @@ def settlement_save(
 
 @transaction.atomic
 def assessment_approve(*, assessment: Assessment, acting_user: User) -> Assessment:
-    """scored → approved, once every disagreement is settled. Approved assessments never change."""
-    _require_role(acting_user, User.Role.ADMIN)
-    unsettled = selectors.unsettled_disagreements(assessment=assessment)
+    """scored → approved, once every disagreement is settled. Approved assessments never change.
+    The row is locked first: a settlement or veto saved at the same moment is either in the
+    approved assessment or refused."""
+    policy.require(acting_user, Action.ASSESSMENT_APPROVE)
+    locked = assessment_lock(assessment=assessment)
+    policy.require(acting_user, Action.ASSESSMENT_APPROVE, locked)
+    unsettled = selectors.unsettled_disagreements(assessment=locked)
     if unsettled:
         codes = Indicator.objects.filter(pk__in=unsettled).values_list("code", flat=True)
         raise ValidationError(
             _("Settle the disagreements first: %(codes)s") % {"codes": ", ".join(codes)}
         )
-    _transition(
-        Assessment,
+    return transition(
         assessment,
         from_states=[Assessment.State.SCORED],
         to_state=Assessment.State.APPROVED,
         extra={"approved_at": timezone.now(), "approved_by": acting_user},
-    )
-    audit_record(
         action="assessments.assessment.approved",
         acting_user=acting_user,
-        target=assessment,
-        changes={"from": "scored", "to": "approved"},
     )
-    return assessment

@@ -27,7 +27,7 @@ from accounts import services as account_services
 from accounts.divisions import division_lookup
 from accounts.models import Organisation, User
 from assessments import selectors, services
-from assessments.evidence import evidence_upload
+from assessments.evidence.services import evidence_upload
 from assessments.models import Assessment, Campaign, Cloud
 from indicators.models import Framework, Indicator
 from indicators.services import default_catalogs_load

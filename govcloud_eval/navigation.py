@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts import policy
+from accounts.policy import Action
 
 
 class NavItem(TypedDict):
@@ -18,39 +20,28 @@ class NavItem(TypedDict):
     active: bool
 
 
-# (label, url name, roles that see it); None means every signed-in role.
-_NAVIGATION: list[tuple[Promise, str, set[str] | None]] = [
-    (_("Dashboard"), "dashboard", None),
-    (_("Audit trail"), "audit:event_list", {User.Role.ADMIN, User.Role.AUDITOR}),
-    (_("Indicator catalogs"), "indicators:framework_list", None),
-    (
-        _("Assessments"),
-        "assessments:list",
-        {User.Role.ADMIN, User.Role.ASSESSOR, User.Role.VENDOR, User.Role.OWNER},
-    ),
-    (_("Campaigns"), "assessments:campaign_list", {User.Role.ADMIN}),
-    (_("Site administration"), "admin:index", {User.Role.ADMIN}),
-]
-
-
-# Public pages, in the menu of every visitor, signed in or not.
-_PUBLIC_NAVIGATION: list[tuple[Promise, str]] = [
-    (_("Top ten"), "rankings:index"),
-    (_("Verify a report"), "certified:verify_lookup"),
+# (label, url name, the action the page is for): an entry shows when the policy grants the
+# user's role the action; public pages show to every visitor.
+_NAVIGATION: list[tuple[Promise, str, Action]] = [
+    (_("Dashboard"), "dashboard", Action.DASHBOARD_VIEW),
+    (_("Audit trail"), "audit:event_list", Action.AUDIT_VIEW),
+    (_("Indicator catalogs"), "indicators:framework_list", Action.CATALOG_VIEW),
+    (_("Assessments"), "assessments:list", Action.ASSESSMENT_LIST),
+    (_("Campaigns"), "assessments:campaign_list", Action.CAMPAIGN_VIEW),
+    (_("Site administration"), "admin:index", Action.ADMIN_SITE),
+    (_("Top ten"), "rankings:index", Action.RANKING_PUBLIC_VIEW),
+    (_("Verify a report"), "certified:verify_lookup", Action.REPORT_VERIFY),
 ]
 
 
 def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
-    entries = [
-        (label, url_name)
-        for label, url_name, roles in (_NAVIGATION if signed_in else [])
-        if roles is None or user.role in roles  # type: ignore[union-attr]
-    ] + _PUBLIC_NAVIGATION
     home = reverse("dashboard")
     items: list[NavItem] = []
-    for label, url_name in entries:
+    for label, url_name, action in _NAVIGATION:
+        if not policy.can(user if signed_in else AnonymousUser(), action):
+            continue
         url = reverse(url_name)
         active = request.path == url if url == home else request.path.startswith(url)
         items.append({"label": label, "url": url, "active": active})

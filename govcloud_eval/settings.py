@@ -37,7 +37,8 @@ ALLOWED_HOSTS: list[str] = env.list(
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site of the portal (accounts.admin_site): it asks the access policy.
+    "accounts.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -196,6 +197,20 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # the hard time limit, or a long task would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# `celery beat` sends the sweeper (reports.sweep) every SWEEP_INTERVAL_SECONDS: it queues again
+# the report renderings and campaign scorings whose messages were lost.
+SWEEP_INTERVAL_SECONDS: int = env.int("SWEEP_INTERVAL_SECONDS", default=60)
+if SWEEP_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured("SWEEP_INTERVAL_SECONDS must be a positive number of seconds.")
+CELERY_BEAT_SCHEDULE = {
+    "reports-sweep": {
+        "task": "reports.sweep",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+        # A sweep still queued when the next one is due is worth nothing: while no worker
+        # runs, they expire instead of piling up.
+        "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
+    },
+}
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts import policy
 from accounts import selectors as account_selectors
 from accounts.models import Organisation, User
+from accounts.policy import Action
 from assessments import selectors as assessment_selectors
 from audit.selectors import audit_event_list
 
@@ -29,20 +30,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_required
+@policy.requires(Action.DASHBOARD_VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Each role's start page: what the office manages, or the assessments waiting for the
+    user; the sections follow the access policy."""
     user: User = request.user  # type: ignore[assignment]
     context: dict[str, Any] = {"role_template": f"dashboard/partials/_{user.role}.html"}
-    if user.role == User.Role.ADMIN:
+    if policy.can(user, Action.USER_MANAGE):
         roles = account_selectors.user_counts_by_role()
         kinds = account_selectors.organisation_counts_by_kind()
         context["user_counts"] = [(User.Role(r).label, n) for r, n in roles.items()]
         context["organisation_counts"] = [(Organisation.Kind(k).label, n) for k, n in kinds.items()]
-    if user.role in (User.Role.ADMIN, User.Role.AUDITOR):
+    if policy.can(user, Action.AUDIT_VIEW):
         context["recent_events"] = list(audit_event_list(user=user)[:10])
-    if user.role == User.Role.ADMIN:
+    if policy.can(user, Action.CAMPAIGN_VIEW):
         context["campaigns"] = list(assessment_selectors.campaign_list_for(user=user)[:5])
-    elif user.role != User.Role.AUDITOR:
+    elif policy.can(user, Action.ASSESSMENT_LIST):
+        context["scope"] = policy.assessment_scope(user).relation
         context["assessments"] = list(
             assessment_selectors.assessment_list_for(user=user).order_by(
                 "-campaign__year", "cloud__name"

@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin_site import PolicyInlineMixin, PolicyModelAdmin
+
 from . import services
 from .models import (
     Dimension,
@@ -29,7 +31,7 @@ def _editable(obj: Any) -> bool:
     return framework.is_editable
 
 
-class _FrozenInlineMixin:
+class _FrozenInlineMixin(PolicyInlineMixin):
     extra = 0
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -75,8 +77,10 @@ class RubricLevelInline(_FrozenInlineMixin, admin.TabularInline):
     fields = ["rating", "text_zh", "text_en", "anchor"]
 
 
-class _FrozenAdminMixin:
+class _FrozenAdminMixin(PolicyModelAdmin):
     """Changes only while the framework is a draft; never adds; deletes drafts only."""
+
+    deletable = True
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -96,7 +100,7 @@ class _FrozenAdminMixin:
 
 
 @admin.register(Framework)
-class FrameworkAdmin(_FrozenAdminMixin, admin.ModelAdmin):
+class FrameworkAdmin(_FrozenAdminMixin):
     list_display = ["code", "version", "name_zh", "kind", "state", "updated_at"]
     list_filter = ["kind", "state"]
     search_fields = ["code", "version", "name_zh", "name_en"]
@@ -119,7 +123,7 @@ class FrameworkAdmin(_FrozenAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(_FrozenAdminMixin, admin.ModelAdmin):
+class IndicatorAdmin(_FrozenAdminMixin):
     list_display = ["code", "name_zh", "framework", "weight", "is_key", "requirement_type"]
     list_filter = ["framework", "is_key", "requirement_type"]
     search_fields = ["code", "name_zh", "name_en"]

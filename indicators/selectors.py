@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from accounts import policy
 from accounts.models import User
 
 from .models import Dimension, Framework, Indicator, VetoRule
 
 
 def _visible(user: User) -> Q:
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    if user.role == User.Role.ADMIN:
-        return Q()
-    return ~Q(state=Framework.State.DRAFT)
+    """Drafts for admins only; nothing for anonymous visitors (``policy.framework_scope``)."""
+    return policy.framework_scope(user).q
 
 
 def framework_list(*, user: User) -> QuerySet[Framework]:

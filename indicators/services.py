@@ -15,8 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from audit.services import audit_record
+from audit.transitions import transition
 
 from .catalog import (
     Document,
@@ -92,7 +95,9 @@ def framework_import(
     error). Re-running with the same content is a no-op (outcome ``unchanged``; with ``publish``
     a draft is then published, a published version left alone). A changed file under an existing
     draft replaces the draft; under a published or retired version it raises ``ValidationError``.
+    Admins only, or the system (``Denied`` for anyone else).
     """
+    policy.require(acting_user, Action.CATALOG_MANAGE)
     doc = catalog_parse(source, filename=filename)
     sha = content_sha256(doc)
     with transaction.atomic():
@@ -256,65 +261,47 @@ def _clean(obj: object, *, exclude: list[str]) -> None:
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)  # type: ignore[attr-defined]
 
 
-def _transition(
-    *,
-    framework: Framework,
-    from_state: str,
-    to_state: str,
-    stamp_field: str,
-    action: str,
-    acting_user: User | None,
+def _state_change(
+    framework: Framework, from_state: str, to_state: str, stamp_field: str, acting_user: User | None
 ) -> Framework:
+    policy.require(acting_user, Action.CATALOG_MANAGE)
     now = timezone.now()
+
+    def refusal(current: str | None) -> str:
+        return _("%(code)s %(version)s is %(state)s, not %(expected)s; nothing was changed.") % {
+            "code": framework.code,
+            "version": framework.version,
+            "state": Framework.State(current).label if current else _("deleted"),
+            "expected": Framework.State(from_state).label,
+        }
+
     with transaction.atomic():
-        updated = Framework.objects.filter(pk=framework.pk, state=from_state).update(
-            state=to_state, **{stamp_field: now, "updated_at": now}
-        )
-        if updated != 1:
-            current = Framework.objects.filter(pk=framework.pk).first()
-            raise ValidationError(
-                _("%(code)s %(version)s is %(state)s, not %(expected)s; nothing was changed.")
-                % {
-                    "code": framework.code,
-                    "version": framework.version,
-                    "state": current.get_state_display() if current else _("deleted"),
-                    "expected": Framework.State(from_state).label,
-                },
-                code="wrong_state",
-            )
-        framework.refresh_from_db()
-        audit_record(
-            action=action,
+        transition(
+            framework,
+            from_states=[from_state],
+            to_state=to_state,
+            extra={stamp_field: now, "updated_at": now},
+            action=f"indicators.framework.{to_state}",
             acting_user=acting_user,
-            target=framework,
-            changes={"state": [from_state, to_state]},
+            refusal=refusal,
         )
+        framework.refresh_from_db()
     return framework
 
 
 def framework_publish(*, framework: Framework, acting_user: User | None) -> Framework:
     """Publishes a draft; from then on it never changes. Raises ``ValidationError`` unless the
     framework is a draft (so two clicks at once publish it once)."""
-    return _transition(
-        framework=framework,
-        from_state=Framework.State.DRAFT,
-        to_state=Framework.State.PUBLISHED,
-        stamp_field="published_at",
-        action="indicators.framework.published",
-        acting_user=acting_user,
+    return _state_change(
+        framework, Framework.State.DRAFT, Framework.State.PUBLISHED, "published_at", acting_user
     )
 
 
 def framework_retire(*, framework: Framework, acting_user: User | None) -> Framework:
     """Retires a published version: it stays readable (results refer to it) but is no longer
     offered for new evaluations. Raises ``ValidationError`` unless it is published."""
-    return _transition(
-        framework=framework,
-        from_state=Framework.State.PUBLISHED,
-        to_state=Framework.State.RETIRED,
-        stamp_field="retired_at",
-        action="indicators.framework.retired",
-        acting_user=acting_user,
+    return _state_change(
+        framework, Framework.State.PUBLISHED, Framework.State.RETIRED, "retired_at", acting_user
     )
 
 
@@ -324,8 +311,9 @@ def framework_new_draft(
     """Copies a published or retired framework, its whole tree, into a new draft ``version``.
 
     Raises ``ValidationError`` if the source is itself a draft (edit it instead) or if the
-    version exists already.
+    version exists already; ``Denied`` unless an admin (or the system) asks.
     """
+    policy.require(acting_user, Action.CATALOG_MANAGE)
     if framework.is_editable:
         raise ValidationError(
             _("%(code)s %(version)s is still a draft: change it instead of copying it.")
@@ -366,7 +354,9 @@ def framework_update_details(
     provenance: str,
     acting_user: User | None,
 ) -> Framework:
-    """Renames a draft or rewrites its provenance. Raises ``ValidationError`` if published."""
+    """Renames a draft or rewrites its provenance. Raises ``ValidationError`` if published,
+    ``Denied`` unless an admin (or the system) asks."""
+    policy.require(acting_user, Action.CATALOG_MANAGE)
     with transaction.atomic():
         framework = Framework.objects.select_for_update().get(pk=framework.pk)
         _ensure_editable(framework)

@@ -16,7 +16,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 
 from . import selectors, services
 from .catalog import CatalogInvalid, document_dump, framework_document
@@ -26,8 +28,9 @@ from .templatetags.catalog_tags import bilingual
 
 
 def _require_admin(request: HttpRequest) -> User:
+    """The user, if the policy lets them manage catalogs; 404 for everyone else."""
     user: User = request.user  # type: ignore[assignment]
-    if user.role != User.Role.ADMIN:
+    if not policy.can(user, Action.CATALOG_MANAGE):
         raise Http404
     return user
 
@@ -46,7 +49,7 @@ def framework_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "indicators/framework_list.html",
-        {"frameworks": frameworks, "is_admin": user.role == User.Role.ADMIN},
+        {"frameworks": frameworks, "is_admin": policy.can(user, Action.CATALOG_MANAGE)},
     )
 
 
@@ -96,7 +99,7 @@ def framework_detail(request: HttpRequest, code: str, version: str) -> HttpRespo
             "chart_height": len(chart) * 30,
             "indicator_count": indicator_count,
             "key_count": key_count,
-            "is_admin": user.role == User.Role.ADMIN,
+            "is_admin": policy.can(user, Action.CATALOG_MANAGE),
         },
     )
 

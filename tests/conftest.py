@@ -74,7 +74,7 @@ def admin(office: Organisation) -> User:
         role=User.Role.ADMIN,
         organisation=office,
         is_staff=True,
-        is_superuser=True,
+        is_superuser=False,
     )
 
 

@@ -23,14 +23,14 @@ def test_every_setting_read_from_the_environment_is_in_env_example_and_the_readm
     assert [v for v in sorted(variables) if f"`{v}`" not in readme] == []
 
 
-def test_docker_compose_runs_postgres_redis_web_and_a_worker_on_one_configuration() -> None:
+def test_docker_compose_runs_postgres_redis_web_a_worker_and_beat_on_one_configuration() -> None:
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
 
-    assert set(services) == {"postgres", "redis", "web", "worker"}
-    for name in ("web", "worker"):
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
         assert (
             env["DATABASE_URL"].startswith("postgres://")
@@ -40,3 +40,4 @@ def test_docker_compose_runs_postgres_redis_web_and_a_worker_on_one_configuratio
         assert env["DEBUG"] == "false"
         assert set(services[name]["depends_on"]) == {"postgres", "redis"}
     assert "celery" in services["worker"]["command"] and "worker" in services["worker"]["command"]
+    assert "celery" in services["beat"]["command"] and "beat" in services["beat"]["command"]

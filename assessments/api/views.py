@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from rest_framework import generics
 
+from accounts import policy
+from accounts.policy import Action
+
 from .. import selectors
 from ..models import Answer, Assessment
 from .serializers import AssessmentDetailSerializer, AssessmentListSerializer
@@ -11,6 +14,7 @@ from .serializers import AssessmentDetailSerializer, AssessmentListSerializer
 class AssessmentList(generics.ListAPIView):
     """The assessments the signed-in user may see (the same rule as the pages)."""
 
+    permission_classes = [policy.api_permission(Action.ASSESSMENT_LIST)]
     serializer_class = AssessmentListSerializer
 
     def get_queryset(self) -> QuerySet[Assessment]:
@@ -22,6 +26,7 @@ class AssessmentList(generics.ListAPIView):
 
 
 class AssessmentDetail(generics.RetrieveAPIView):
+    permission_classes = [policy.api_permission(Action.ASSESSMENT_LIST)]
     serializer_class = AssessmentDetailSerializer
 
     def get_queryset(self) -> QuerySet[Assessment]:

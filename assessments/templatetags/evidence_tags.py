@@ -7,7 +7,9 @@ from collections.abc import Iterable
 
 from django import template
 
-from assessments.evidence import ALLOWED_EXTENSIONS, EvidenceRow, evidence_rows, max_bytes
+from assessments.evidence.selectors import EvidenceRow, evidence_rows
+from assessments.evidence.sniffing import ALLOWED_EXTENSIONS
+from assessments.evidence.uploads import max_bytes
 from assessments.models import Evidence
 
 register = template.Library()

@@ -12,14 +12,15 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from indicators.models import Indicator
 
 from .. import selectors, services
 from ..models import Assessment, Assignment, Rating
 from .common import (
     autosave_response,
-    error_messages,
     indicator_blocks,
     parse_met,
     parse_rating,
@@ -41,7 +42,8 @@ def score_page(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, assignment = _get_assignment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
     ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
-    can_score = assessment.assessors_can_score and assignment.state == Assignment.State.SCORING
+    assignment.assessment = assessment
+    can_score = policy.can(request.user, Action.RATING_SAVE, assignment)  # type: ignore[arg-type]
     missing = selectors.ratings_missing(assignment=assignment) if can_score else []
     return render(
         request,
@@ -95,8 +97,7 @@ def scores_submit(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(
             request,
-            _("Not submitted. Still missing: %(items)s")
-            % {"items": "；".join(error_messages(error))},
+            _("Not submitted. Still missing: %(items)s") % {"items": "；".join(error.messages)},
         )
         return redirect("assessments:score", pk=pk)
     messages.success(request, _("Your scores are submitted. Thank you."))
@@ -118,7 +119,7 @@ def comment_add(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
             acting_user=request.user,  # type: ignore[arg-type]
         )
     except ValidationError as error:
-        for message in error_messages(error):
+        for message in error.messages:
             messages.error(request, message)
     else:
         messages.success(

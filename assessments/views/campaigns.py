@@ -12,8 +12,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -21,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.divisions import division_lookup
 from accounts.models import User
+from accounts.policy import Action
 from indicators.models import Framework, Indicator
 
 from .. import selectors, services
@@ -38,19 +39,6 @@ from ..forms import (
 from ..models import Assessment, Campaign, Cloud
 
 View = Callable[..., HttpResponse]
-
-
-def admin_only(view: View) -> View:
-    """Signed-in admins only: anonymous users go to the sign-in page, other roles get 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role != User.Role.ADMIN:  # type: ignore[union-attr]
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def post_only(view: View) -> View:
@@ -87,15 +75,11 @@ def _rating_choices(framework: Framework) -> list[tuple[str, str]]:
     ]
 
 
-def _errors_of(exc: ValidationError) -> list[str]:
-    return [str(m) for m in exc.messages]
-
-
 # ----------------------------------------------------------------------------------------------
 # Campaigns
 
 
-@admin_only
+@policy.requires(Action.CAMPAIGN_VIEW)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     campaigns = list(selectors.campaign_list_with_progress(user=user))
@@ -106,7 +90,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@admin_only
+@policy.requires(Action.CAMPAIGN_CREATE)
 def campaign_create(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = CampaignForm(_posted(request))
@@ -179,7 +163,7 @@ def _progress_bars(progress: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
-@admin_only
+@policy.requires(Action.CAMPAIGN_VIEW)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The cockpit: state, progress, the completeness heat map, overdue items, assessments."""
     user: User = request.user  # type: ignore[assignment]
@@ -199,7 +183,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": campaign,
             "framework": campaign.framework,
             "next_state": _next_state(campaign),
-            "can_add_clouds": campaign.state in (Campaign.State.DRAFT, Campaign.State.OPEN),
+            "can_add_clouds": policy.can(user, Action.CAMPAIGN_ADD_CLOUDS, campaign),
             "progress": _progress_bars(progress),
             "total": sum(progress.values()),
             "heatmap": heatmap,
@@ -210,7 +194,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@admin_only
+@policy.requires(Action.CAMPAIGN_SET_STATE)
 @post_only
 def campaign_set_state(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -224,7 +208,7 @@ def campaign_set_state(request: HttpRequest, pk: int) -> HttpResponse:
             campaign=campaign, state=form.cleaned_data["state"], acting_user=user
         )
     except ValidationError as exc:
-        for message in _errors_of(exc):
+        for message in exc.messages:
             messages.error(request, message)
     else:
         messages.success(
@@ -257,7 +241,7 @@ def _cloud_groups(clouds: list[Cloud]) -> list[tuple[str, list[tuple[int, str]]]
     return [(names[code], choices) for code, choices in sorted(groups.items())]
 
 
-@admin_only
+@policy.requires(Action.CAMPAIGN_ADD_CLOUDS)
 def campaign_add_clouds(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     campaign = selectors.campaign_get_for(user=user, pk=pk)
@@ -294,7 +278,7 @@ def campaign_add_clouds(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "groups": groups,
             "chosen": {str(v) for v in (form.data.getlist("clouds") if form.is_bound else [])},
-            "open_for_clouds": campaign.state in (Campaign.State.DRAFT, Campaign.State.OPEN),
+            "open_for_clouds": policy.can(user, Action.CAMPAIGN_ADD_CLOUDS, campaign),
         },
         status=status,
     )
@@ -323,7 +307,7 @@ def _assign_choices(
     return choices
 
 
-@admin_only
+@policy.requires(Action.ASSIGNMENT_CREATE)
 def assessment_assessors(request: HttpRequest, pk: int) -> HttpResponse:
     """Assign assessors to one assessment, seeing who is in conflict of interest and why."""
     user: User = request.user  # type: ignore[assignment]
@@ -365,8 +349,7 @@ def assessment_assessors(request: HttpRequest, pk: int) -> HttpResponse:
             "assigned": assigned,
             "needed": needed,
             "is_full": len(assigned) >= needed,
-            "can_assign": assessment.state
-            not in (Assessment.State.SCORED, Assessment.State.APPROVED),
+            "can_assign": policy.can(user, Action.ASSIGNMENT_CREATE, assessment),
             "conflicted": [(a, reasons) for a, reasons in candidates if reasons],
             "form": form,
         },
@@ -376,13 +359,6 @@ def assessment_assessors(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ----------------------------------------------------------------------------------------------
 # The lead's review: settle, return, approve
-
-_SETTLING_STATES = (Assessment.State.IN_REVIEW, Assessment.State.SCORED)
-_RETURNABLE_STATES = (
-    Assessment.State.SUBMITTED,
-    Assessment.State.IN_REVIEW,
-    Assessment.State.SCORED,
-)
 
 
 def _rating_text(indicator: Indicator, rating: Any, met: bool | None, names: dict[str, str]) -> str:
@@ -420,7 +396,8 @@ def _review_page(
     choices = _rating_choices(framework)
     names = dict(choices)
     assignments, review_rows = selectors.assessment_review_rows(assessment=assessment)
-    can_settle = assessment.state in _SETTLING_STATES
+    user: User = request.user  # type: ignore[assignment]
+    can_settle = policy.can(user, Action.ASSESSMENT_SETTLE, assessment)
     rows = []
     for row in review_rows:
         indicator, consolidated = row.indicator, row.consolidated
@@ -476,22 +453,22 @@ def _review_page(
             "unsettled": unsettled,
             "disagreements": sum(1 for r in rows if r["disagreement"]),
             "pending_comments": list(selectors.review_comments_pending(assessment=assessment)),
-            "can_return": assessment.state in _RETURNABLE_STATES,
-            "can_approve": assessment.state == Assessment.State.SCORED,
+            "can_return": policy.can(user, Action.ASSESSMENT_RETURN, assessment),
+            "can_approve": policy.can(user, Action.ASSESSMENT_APPROVE, assessment),
             "return_form": return_form or ReturnForm(),
         },
         status=status,
     )
 
 
-@admin_only
+@policy.requires(Action.ASSESSMENT_REVIEW)
 def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     return _review_page(request, assessment)
 
 
-@admin_only
+@policy.requires(Action.ASSESSMENT_SETTLE)
 @post_only
 def assessment_settle(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -528,7 +505,7 @@ def _review_url(assessment: Assessment) -> str:
     return reverse("assessments:assessment_review", args=[assessment.pk])
 
 
-@admin_only
+@policy.requires(Action.ASSESSMENT_RETURN)
 @post_only
 def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -551,15 +528,15 @@ def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
     return _review_page(request, assessment, return_form=form, status=400)
 
 
-@admin_only
+@policy.requires(Action.ASSESSMENT_APPROVE)
 @post_only
 def assessment_approve(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     try:
         services.assessment_approve(assessment=assessment, acting_user=user)
-    except (ValidationError, PermissionDenied) as exc:
-        for message in _errors_of(exc) if isinstance(exc, ValidationError) else [str(exc)]:
+    except ValidationError as exc:
+        for message in exc.messages:
             messages.error(request, message)
     else:
         messages.success(

@@ -98,12 +98,6 @@ def parse_value(raw: str | None) -> Decimal | None:
     return value
 
 
-def error_messages(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [m for messages in error.message_dict.values() for m in messages]
-    return list(error.messages)
-
-
 def wants_json(request: HttpRequest) -> bool:
     return request.headers.get("x-requested-with") == "XMLHttpRequest" or (
         "application/json" in request.headers.get("accept", "")
@@ -111,7 +105,7 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def json_errors(error: ValidationError, status: int = 400) -> JsonResponse:
-    return JsonResponse({"ok": False, "errors": error_messages(error)}, status=status)
+    return JsonResponse({"ok": False, "errors": error.messages}, status=status)
 
 
 def json_ok(**payload: Any) -> JsonResponse:
@@ -135,12 +129,12 @@ def autosave_response(
     back = f"{page_url}#ind-{indicator.pk}"
     try:
         saved = save()
-    except PermissionDenied:
+    except PermissionDenied:  # policy.Denied: as if the page did not exist
         raise Http404 from None
     except ValidationError as error:
         if wants_json(request):
             return json_errors(error)
-        for message in error_messages(error):
+        for message in error.messages:
             messages.error(request, f"{indicator.code}: {message}")
         return redirect(back)
     if wants_json(request):

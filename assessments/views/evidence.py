@@ -35,25 +35,16 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from indicators.models import Indicator
 
-from .. import evidence as evidence_service
 from .. import selectors
+from ..evidence import selectors as evidence_selectors
+from ..evidence import services as evidence_services
+from ..evidence import uploads as evidence_uploads
 from ..models import Assessment, Evidence
+from .common import wants_json
 
 
 def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
     return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("x-requested-with") == "XMLHttpRequest" or (
-        "application/json" in request.headers.get("accept", "")
-    )
-
-
-def _messages_of(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [m for field_messages in error.message_dict.values() for m in field_messages]
-    return list(error.messages)
 
 
 def _back(
@@ -75,7 +66,7 @@ def _refuse(
     *,
     read_body: bool = True,
 ) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": False, "errors": errors}, status=status)
     for message in errors:
         messages.error(request, message)
@@ -113,7 +104,7 @@ def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpRes
     indicator = get_object_or_404(
         Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
     )
-    refusal = evidence_service.evidence_upload_refusal(
+    refusal = evidence_services.evidence_upload_refusal(
         assessment=assessment,
         user=request.user,  # type: ignore[arg-type]
     )
@@ -123,14 +114,14 @@ def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpRes
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > evidence_service.max_bytes() + evidence_service.MULTIPART_SLACK:
+    if declared > evidence_uploads.max_bytes() + evidence_uploads.MULTIPART_SLACK:
         response = _refuse(
-            request, pk, evidence_service.too_large_error("").messages, read_body=False
+            request, pk, evidence_uploads.too_large_error("").messages, read_body=False
         )
         # The body is not read: the connection cannot carry another request.
         response["Connection"] = "close"
         return response
-    handler = evidence_service.EvidenceUploadHandler(request)
+    handler = evidence_uploads.EvidenceUploadHandler(request)
     request.upload_handlers = [handler]
     return _evidence_upload(request, assessment, indicator, handler)
 
@@ -140,12 +131,12 @@ def _evidence_upload(
     request: HttpRequest,
     assessment: Assessment,
     indicator: Indicator,
-    handler: evidence_service.EvidenceUploadHandler,
+    handler: evidence_uploads.EvidenceUploadHandler,
 ) -> HttpResponse:
     files = request.FILES.getlist("file")
     if handler.too_large:
         return _refuse(
-            request, assessment.pk, evidence_service.too_large_error(handler.client_name).messages
+            request, assessment.pk, evidence_uploads.too_large_error(handler.client_name).messages
         )
     if len(files) != 1:
         return _refuse(request, assessment.pk, [_("Choose one file to upload.")])
@@ -153,7 +144,7 @@ def _evidence_upload(
     try:
         issued_on = _parse_date(request.POST.get("issued_on"), _("Issued on"))
         valid_until = _parse_date(request.POST.get("valid_until"), _("Valid until"))
-        item = evidence_service.evidence_upload(
+        item = evidence_services.evidence_upload(
             assessment=assessment,
             indicator=indicator,
             upload=upload,
@@ -166,8 +157,8 @@ def _evidence_upload(
         return _refuse(request, assessment.pk, [str(error)], status=403)
     except ValidationError as error:
         upload.close()
-        return _refuse(request, assessment.pk, _messages_of(error))
-    if not _wants_json(request):
+        return _refuse(request, assessment.pk, error.messages)
+    if not wants_json(request):
         messages.success(
             request,
             _("%(name)s uploaded (version %(version)s).")
@@ -179,7 +170,7 @@ def _evidence_upload(
 
 def _payload(request: HttpRequest, item: Evidence) -> dict[str, Any]:
     reference_date = item.assessment.campaign.evidence_reference_date
-    (row,) = evidence_service.evidence_rows(evidence_files=[item], reference_date=reference_date)
+    (row,) = evidence_selectors.evidence_rows(evidence_files=[item], reference_date=reference_date)
     html = render_to_string(
         "assessments/partials/_evidence_row.html",
         {
@@ -257,10 +248,12 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_GET
 def evidence_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """PDFs and images, inline, for anyone who may download them (assessors read evidence this
-    way); other types are downloads only."""
+    """PDFs and images, inline, for anyone who may download them (``evidence.view``); other
+    types are downloads only. The pages offer the preview to those who review evidence
+    (``evidence.preview``: assessors, owners, admins); the vendor, who uploaded the files, is
+    offered downloads."""
     item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
-    if not evidence_service.is_previewable(item):
+    if not evidence_selectors.is_previewable(item):
         raise Http404
     return _serve(item, inline=True)
 
@@ -274,15 +267,15 @@ def evidence_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
 def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
     try:
-        evidence_service.evidence_delete(
+        evidence_services.evidence_delete(
             evidence=item,
             acting_user=request.user,  # type: ignore[arg-type]
         )
     except PermissionDenied as error:
         return _refuse(request, item.assessment_id, [str(error)], status=403)
     except ValidationError as error:
-        return _refuse(request, item.assessment_id, _messages_of(error))
-    if _wants_json(request):
+        return _refuse(request, item.assessment_id, error.messages)
+    if wants_json(request):
         return JsonResponse({"ok": True, "id": pk})
     messages.success(request, _("%(name)s deleted.") % {"name": item.original_name})
     return _back(request, item.assessment_id, f"#evidence-{item.indicator_id}")
@@ -312,8 +305,10 @@ def evidence_list(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "file_count": len(files),
             "total_size": sum(item.size for item in files),
-            "expiring": evidence_service.evidence_expiring(assessment=assessment),
-            "can_upload": evidence_service.evidence_upload_refusal(assessment=assessment, user=user)
+            "expiring": evidence_selectors.evidence_expiring(assessment=assessment),
+            "can_upload": evidence_services.evidence_upload_refusal(
+                assessment=assessment, user=user
+            )
             is None,
             "reference_date": assessment.campaign.evidence_reference_date,
         },

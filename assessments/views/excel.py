@@ -21,8 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 
 from .. import selectors
-from ..excel import CONTENT_TYPE, score_sheet_build, score_sheet_filename, score_sheet_import
 from ..models import Assessment, Assignment
+from ..scoresheet.services import score_sheet_import
+from ..scoresheet.workbook import CONTENT_TYPE, score_sheet_build, score_sheet_filename
 
 # A filled-in sheet of a few hundred indicators is well under 1 MB.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024

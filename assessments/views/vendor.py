@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,14 +14,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from indicators.models import Indicator
 
 from .. import selectors, services
-from ..models import Assessment, Campaign
+from ..models import Assessment
 from .common import (
     autosave_response,
-    error_messages,
     indicator_blocks,
     parse_met,
     parse_rating,
@@ -33,18 +34,9 @@ def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
     return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
 
 
-def _is_cloud_vendor(user: User, assessment: Assessment) -> bool:
-    return (
-        user.role == User.Role.VENDOR
-        and assessment.cloud.vendors.filter(pk=user.organisation_id).exists()
-    )
-
-
-@login_required
+@policy.requires(Action.ASSESSMENT_LIST)
 def assessment_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if user.role == User.Role.AUDITOR:
-        raise Http404
     assessments = (
         selectors.assessment_list_for(user=user)
         .select_related("campaign__framework")
@@ -57,28 +49,28 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "assessments/assessment_list.html",
-        {"assessments": assessments, "today": timezone.localdate()},
+        {
+            "assessments": assessments,
+            "today": timezone.localdate(),
+            # Why the user sees these: "all", "assigned", "vendor_of_cloud", "owner_of_cloud".
+            "scope": policy.assessment_scope(user).relation,
+        },
     )
 
 
-@login_required
+@policy.requires(Action.ASSESSMENT_VIEW)
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     assessment = _get_assessment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
-    is_vendor = _is_cloud_vendor(user, assessment)
-    can_edit = (
-        is_vendor
-        and assessment.vendor_can_edit
-        and assessment.campaign.state == Campaign.State.OPEN
-    )
+    is_vendor = policy.can(user, Action.ASSESSMENT_SUBMIT, assessment)
+    can_edit = policy.can(user, Action.ASSESSMENT_ANSWER, assessment)
+    assignment = selectors.assignment_for(user=user, assessment=assessment)
     blocks = indicator_blocks(
         assessment=assessment,
         indicators=indicators,
-        comments_returned_only=not (
-            user.role == User.Role.ADMIN
-            or selectors.assignment_for(user=user, assessment=assessment)
-        ),
+        # Comments not yet sent to the vendor are for those who may write them.
+        comments_returned_only=not policy.can(user, Action.REVIEW_COMMENT_ADD, assessment),
     )
     missing = selectors.answers_missing(assessment=assessment) if can_edit else []
     general_comments = assessment.review_comments.filter(
@@ -96,7 +88,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_vendor": is_vendor,
             "missing": missing,
             "indicator_count": len(indicators),
-            "assignment": selectors.assignment_for(user=user, assessment=assessment),
+            "assignment": assignment,
             "general_comments": general_comments,
             "reference_date": assessment.campaign.evidence_reference_date,
             "ratings_range": range(assessment.campaign.framework.max_rating + 1),
@@ -143,13 +135,12 @@ def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = _get_assessment_for_user(request, pk)
     try:
         services.assessment_submit(assessment=assessment, acting_user=request.user)  # type: ignore[arg-type]
-    except PermissionDenied:
+    except policy.Denied:
         raise Http404 from None
     except ValidationError as error:
         messages.error(
             request,
-            _("Not submitted. Still missing: %(items)s")
-            % {"items": "；".join(error_messages(error))},
+            _("Not submitted. Still missing: %(items)s") % {"items": "；".join(error.messages)},
         )
         return redirect("assessments:detail", pk=pk)
     messages.success(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import generics
 
+from accounts import policy
+from accounts.policy import Action
 from indicators import selectors
 from indicators.models import Framework
 
@@ -14,6 +16,7 @@ from .serializers import FrameworkDetailSerializer, FrameworkSummarySerializer
 class FrameworkListView(generics.ListAPIView):
     """Every framework version the user may read, newest first within each code."""
 
+    permission_classes = [policy.api_permission(Action.CATALOG_VIEW)]
     serializer_class = FrameworkSummarySerializer
 
     def get_queryset(self) -> QuerySet[Framework]:
@@ -23,6 +26,7 @@ class FrameworkListView(generics.ListAPIView):
 class FrameworkDetailView(generics.RetrieveAPIView):
     """One framework version with its whole tree."""
 
+    permission_classes = [policy.api_permission(Action.CATALOG_VIEW)]
     serializer_class = FrameworkDetailSerializer
 
     def get_queryset(self) -> QuerySet[Framework]:

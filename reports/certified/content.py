@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from assessments.models import Assessment, Evidence, Rating, Settlement
+from assessments.evidence.selectors import evidence_current
+from assessments.models import Assessment, Rating, Settlement
 from reports.scoring.models import ScoreResult
 
 from .models import Report
@@ -75,15 +76,9 @@ def report_content_build(
         }
         for s in Settlement.objects.filter(assessment=assessment).select_related("settled_by")
     }
-    # The current version of each file: those no later version replaces.
-    replaced = Evidence.objects.filter(assessment=assessment, replaces__isnull=False).values_list(
-        "replaces_id", flat=True
-    )
     evidence: dict[str, list] = {}
-    for item in (
-        Evidence.objects.filter(assessment=assessment)
-        .exclude(pk__in=list(replaced))
-        .order_by("indicator_id", "original_name", "version")
+    for item in evidence_current(assessment=assessment).order_by(
+        "indicator_id", "original_name", "version"
     ):
         evidence.setdefault(str(item.indicator_id), []).append(
             {

@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment
 from assessments.selectors import assessment_get_for
 
@@ -68,15 +70,16 @@ def file_matches(report: Report, chunks: Iterable[bytes]) -> bool:
 # ----------------------------------------------------------------------------------------------
 # Reports as the portal's users see them
 
-READERS = (User.Role.ADMIN, User.Role.VENDOR, User.Role.OWNER)
-
 
 def assessment_for_reports(*, user: User, pk: int) -> Assessment:
-    """The assessment, if the user may read its reports (admins, the cloud's vendor and owner);
-    Http404 for everyone else, assessors and auditors included."""
-    if user.role not in READERS:
+    """The assessment, if the user may read its reports (``report.view``: admins, the cloud's
+    vendor and owner); Http404 for everyone else, assessors and auditors included."""
+    if not policy.can(user, Action.REPORT_VIEW):
         raise Http404
-    return assessment_get_for(user=user, pk=pk)
+    assessment = assessment_get_for(user=user, pk=pk)
+    if not policy.can(user, Action.REPORT_VIEW, assessment):
+        raise Http404
+    return assessment
 
 
 def reports_of(*, assessment: Assessment) -> QuerySet[Report]:

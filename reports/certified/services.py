@@ -17,31 +17,30 @@ Guarantees:
 from __future__ import annotations
 
 import base64
+import datetime
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment
 from audit.services import audit_record
+from audit.transitions import transition
 from reports.scoring import selectors as score_selectors
 from reports.scoring.models import ScoreResult
 from reports.scoring.results import assessment_score
 
 from .content import report_content_build
 from .models import Report, ReportNumberCounter
+from .rendering import RENDER_STALE_AFTER
 from .tasks import report_render_task
-
-
-def _require_admin(user: User | None) -> None:
-    if user is None or user.role != User.Role.ADMIN:
-        raise PermissionDenied(_("Your role may not do this."))
-
 
 # ----------------------------------------------------------------------------------------------
 # Numbers and codes
@@ -80,14 +79,14 @@ def verification_code_new() -> str:
 # Issue, re-issue, revoke
 
 
-def _locked_assessment(pk: int) -> Assessment:
+def _locked_assessment(pk: int, acting_user: User) -> Assessment:
+    """The assessment, locked, if a report of it may be issued now (it is approved)."""
     assessment = (
         Assessment.objects.select_for_update(of=("self",))
         .select_related("campaign__framework", "cloud__owner", "approved_by")
         .get(pk=pk)
     )
-    if assessment.state != Assessment.State.APPROVED:
-        raise ValidationError(_("Only an approved assessment gets a report."))
+    policy.require(acting_user, Action.REPORT_ISSUE, assessment)
     return assessment
 
 
@@ -157,8 +156,8 @@ def report_issue(
     approved, has no score, or already has a report in force in this language (re-issue it
     instead). Never reuses a number, even under concurrent issues.
     """
-    _require_admin(acting_user)
-    assessment = _locked_assessment(assessment.pk)
+    policy.require(acting_user, Action.REPORT_ISSUE)
+    assessment = _locked_assessment(assessment.pk, acting_user)
     if Report.objects.filter(
         assessment=assessment, language=language, status=Report.Status.ISSUED
     ).exists():
@@ -182,16 +181,18 @@ def report_issue(
 def report_reissue(*, report: Report, reason: str, acting_user: User) -> Report:
     """Issues a corrected report with a new number from the assessment's current data, and marks
     ``report`` superseded. Only a report in force can be re-issued. Admins only."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.REPORT_MANAGE)
     if not reason.strip():
         raise ValidationError({"reason": _("Say what was corrected.")})
-    assessment = _locked_assessment(report.assessment_id)
-    now = timezone.now()
-    changed = Report.objects.filter(pk=report.pk, status=Report.Status.ISSUED).update(
-        status=Report.Status.SUPERSEDED, superseded_at=now
+    assessment = _locked_assessment(report.assessment_id, acting_user)
+    transition(
+        report,
+        field="status",
+        from_states=[Report.Status.ISSUED],
+        to_state=Report.Status.SUPERSEDED,
+        extra={"superseded_at": timezone.now()},
+        refusal=lambda current: _("Only a report in force can be re-issued."),
     )
-    if changed != 1:
-        raise ValidationError(_("Only a report in force can be re-issued."))
     old = Report.objects.get(pk=report.pk)
     new = _issue(assessment, old.language, acting_user, supersedes=old)
     audit_record(
@@ -219,18 +220,22 @@ def report_reissue(*, report: Report, reason: str, acting_user: User) -> Report:
 def report_revoke(*, report: Report, reason: str, acting_user: User) -> Report:
     """Revokes a report in force: the verification page says so from now on, with the date.
     Admins only; a reason is required; a superseded or revoked report cannot be revoked."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.REPORT_MANAGE)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the report is revoked.")})
-    changed = Report.objects.filter(pk=report.pk, status=Report.Status.ISSUED).update(
-        status=Report.Status.REVOKED,
-        revoked_at=timezone.now(),
-        revoked_by=acting_user,
-        revocation_reason=reason[:2000],
+    transition(
+        report,
+        field="status",
+        from_states=[Report.Status.ISSUED],
+        to_state=Report.Status.REVOKED,
+        extra={
+            "revoked_at": timezone.now(),
+            "revoked_by": acting_user,
+            "revocation_reason": reason[:2000],
+        },
+        refusal=lambda current: _("Only a report in force can be revoked."),
     )
-    if changed != 1:
-        raise ValidationError(_("Only a report in force can be revoked."))
     audit_record(
         action="reports.report.revoked",
         acting_user=acting_user,
@@ -241,20 +246,85 @@ def report_revoke(*, report: Report, reason: str, acting_user: User) -> Report:
     return report
 
 
+# A healthy worker takes a report's message within seconds. A report still ``pending`` after this
+# long, with no rendering attempt since, lost its message (a flushed broker, or a worker that did
+# not know the task): it is stuck, and is queued again by the sweeper or an admin.
+RENDER_PENDING_GRACE = datetime.timedelta(minutes=2)
+
+
+def report_render_stuck_q(
+    *, now: datetime.datetime, pending_grace: datetime.timedelta = RENDER_PENDING_GRACE
+) -> Q:
+    """The reports whose rendering is stuck at ``now``: ``pending`` with nothing happening for
+    longer than ``pending_grace`` (since the issue or the last rendering attempt), or
+    ``rendering`` for longer than ``RENDER_STALE_AFTER`` (the worker died: the rendering's claim
+    takes such a report over). ``report_render_is_stuck`` is the same rule for one report."""
+    waiting_since = now - pending_grace
+    no_attempt_since = Q(render_started_at__isnull=True) | Q(render_started_at__lt=waiting_since)
+    waiting = Q(state=Report.State.PENDING, issued_at__lt=waiting_since) & no_attempt_since
+    abandoned = Q(state=Report.State.RENDERING, render_started_at__lt=now - RENDER_STALE_AFTER)
+    return waiting | abandoned
+
+
+def report_render_is_stuck(
+    report: Report,
+    *,
+    now: datetime.datetime | None = None,
+    pending_grace: datetime.timedelta = RENDER_PENDING_GRACE,
+) -> bool:
+    """``report_render_stuck_q`` for a report in memory."""
+    now = now or timezone.now()
+    if report.state == Report.State.PENDING:
+        waiting_since = now - pending_grace
+        return report.issued_at < waiting_since and (
+            report.render_started_at is None or report.render_started_at < waiting_since
+        )
+    if report.state == Report.State.RENDERING:
+        started = report.render_started_at
+        return started is not None and started < now - RENDER_STALE_AFTER
+    return False
+
+
+def report_render_retryable(report: Report, *, now: datetime.datetime | None = None) -> bool:
+    """Whether ``report_render_retry`` accepts the report now: its rendering failed or is stuck."""
+    return report.state == Report.State.FAILED or report_render_is_stuck(report, now=now)
+
+
 @transaction.atomic
 def report_render_retry(*, report: Report, acting_user: User) -> Report:
-    """Queues again the rendering of a report whose rendering failed. Admins only."""
-    _require_admin(acting_user)
-    changed = Report.objects.filter(pk=report.pk, state=Report.State.FAILED).update(
-        state=Report.State.PENDING
-    )
-    if changed != 1:
-        raise ValidationError(_("Only a report whose rendering failed can be rendered again."))
+    """Queues the rendering of a report again, when the current transaction commits. Admins only
+    (``PermissionDenied``).
+
+    A report whose rendering failed goes back to ``pending`` (a guarded update: of two admins
+    clicking at once, the second is refused). A stuck report (``report_render_is_stuck``) keeps
+    its state: it is queued again, and the rendering's claim takes it over; two clicks queue it
+    twice, which renders it once. Anything else (ready, or pending or rendering within the grace
+    period) raises ``ValidationError``. Each retry writes ``reports.report.render_retried``.
+    """
+    policy.require(acting_user, Action.REPORT_MANAGE)
+    if (
+        Report.objects.filter(pk=report.pk, state=Report.State.FAILED).update(
+            state=Report.State.PENDING
+        )
+        == 1
+    ):
+        changes: dict[str, object] = {"state": ["failed", "pending"]}
+    else:
+        state = (
+            Report.objects.filter(report_render_stuck_q(now=timezone.now()), pk=report.pk)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if state is None:
+            raise ValidationError(
+                _("Only a report whose rendering failed or is stuck can be rendered again.")
+            )
+        changes = {"state": state, "stuck": True}
     audit_record(
         action="reports.report.render_retried",
         acting_user=acting_user,
         target=report,
-        changes={"state": ["failed", "pending"]},
+        changes=changes,
     )
     report_render_enqueue(report.pk)
     report.refresh_from_db()

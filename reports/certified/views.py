@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 
 from . import ratelimit, selectors, services
 from .models import Report
@@ -32,9 +34,10 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _admin_only(request: HttpRequest) -> User:
+def _report_manager(request: HttpRequest) -> User:
+    """The user, if the policy lets them issue and manage reports; 404 for everyone else."""
     user = _user(request)
-    if user.role != User.Role.ADMIN:
+    if not policy.can(user, Action.REPORT_MANAGE):
         raise Http404
     return user
 
@@ -46,10 +49,6 @@ def _back(request: HttpRequest, assessment_id: int) -> HttpResponse:
     ):
         return redirect(target)
     return redirect("certified:assessment_reports", assessment_id)
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(str(m) for m in exc.messages)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -66,7 +65,7 @@ def assessment_reports(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def report_issue(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _admin_only(request)
+    user = _report_manager(request)
     assessment = selectors.assessment_for_reports(user=user, pk=pk)
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Confirm that you understand an issued report is final."))
@@ -78,7 +77,7 @@ def report_issue(request: HttpRequest, pk: int) -> HttpResponse:
             language=request.POST.get("language", Report.Language.CHINESE),
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
             request,
@@ -103,17 +102,17 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _admin_report_action(
+def _report_action(
     action: Callable[[Report, User, HttpRequest], str],
 ) -> Callable[[HttpRequest, int], HttpResponse]:
     @wraps(action)
     def view(request: HttpRequest, pk: int) -> HttpResponse:
-        user = _admin_only(request)
+        user = _report_manager(request)
         report = selectors.report_get_for(user=user, pk=pk)
         try:
             messages.success(request, action(report, user, request))
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, " ".join(exc.messages))
         except PermissionDenied:
             raise Http404 from None
         return _back(request, report.assessment_id)
@@ -121,7 +120,7 @@ def _admin_report_action(
     return login_required(require_POST(view))
 
 
-@_admin_report_action
+@_report_action
 def report_reissue(report: Report, user: User, request: HttpRequest) -> str:
     new = services.report_reissue(
         report=report, reason=request.POST.get("reason", ""), acting_user=user
@@ -132,7 +131,7 @@ def report_reissue(report: Report, user: User, request: HttpRequest) -> str:
     }
 
 
-@_admin_report_action
+@_report_action
 def report_revoke(report: Report, user: User, request: HttpRequest) -> str:
     if request.POST.get("confirm") != "yes":
         raise ValidationError(_("Confirm that the report is to be revoked."))
@@ -140,7 +139,7 @@ def report_revoke(report: Report, user: User, request: HttpRequest) -> str:
     return _("Report %(number)s revoked.") % {"number": report.number}
 
 
-@_admin_report_action
+@_report_action
 def report_retry(report: Report, user: User, request: HttpRequest) -> str:
     services.report_render_retry(report=report, acting_user=user)
     return _("Report %(number)s is being rendered again.") % {"number": report.number}

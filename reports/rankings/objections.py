@@ -10,16 +10,20 @@ import hashlib
 import os
 import secrets
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import User
-from assessments.evidence import EXTENSION_KIND, KINDS, clean_file_name, detect_kind
+from accounts.policy import Action
+from assessments.evidence.sniffing import EXTENSION_KIND, KINDS, detect_kind
+from assessments.evidence.uploads import clean_file_name
 from assessments.models import Assessment
 from audit.services import audit_record
+from audit.transitions import transition
 
 from . import selectors
 from .models import Objection, Ranking
@@ -27,12 +31,6 @@ from .models import Objection, Ranking
 # Evidence of an objection: a PDF or an image, at most this many bytes.
 OBJECTION_EVIDENCE_KINDS = ("pdf", "png", "jpeg")
 OBJECTION_EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
-
-
-def _require_admin(user: User | None) -> User:
-    if user is None or user.role != User.Role.ADMIN:
-        raise PermissionDenied(_("Your role may not do this."))
-    return user
 
 
 def _notice_running(ranking: Ranking, today: datetime.date) -> bool:
@@ -45,9 +43,11 @@ def _notice_running(ranking: Ranking, today: datetime.date) -> bool:
 
 
 def objection_refusal(*, ranking: Ranking, user: User) -> str | None:
-    """Why ``user`` may not lodge an objection against ``ranking`` now; None when it may."""
-    if user.role != User.Role.OWNER or user.organisation_id is None:
-        return _("Only the owner of a cloud in the campaign can lodge an objection.")
+    """Why ``user`` may not lodge an objection against ``ranking`` now; None when it may. The
+    role is the policy's (``objection.lodge``); the public notice is the ranking's state."""
+    refused = policy.refusal(user, Action.OBJECTION_LODGE)
+    if refused is not None or user.organisation_id is None:
+        return refused or str(policy.RULES[Action.OBJECTION_LODGE].refusal)
     latest = selectors.ranking_latest_published(campaign=ranking.campaign, kind=ranking.kind)
     if (
         latest is None
@@ -102,16 +102,14 @@ def objection_lodge(
     evidence stored through the default storage. Raises PermissionDenied for anyone but the
     owner of the assessment's cloud, ValidationError outside the notice period, for an empty
     reason, or for evidence that is not a PDF or an image."""
+    policy.require(acting_user, Action.OBJECTION_LODGE)
     refusal = objection_refusal(ranking=ranking, user=acting_user)
     if refusal is not None:
-        if acting_user.role != User.Role.OWNER:
-            raise PermissionDenied(refusal)
         raise ValidationError(refusal)
-    if (
-        assessment.campaign_id != ranking.campaign_id
-        or assessment.cloud.owner_id != acting_user.organisation_id
+    if assessment.campaign_id != ranking.campaign_id or not policy.can(
+        acting_user, Action.OBJECTION_LODGE, assessment
     ):
-        raise PermissionDenied(_("You can object only about your own cloud."))
+        raise policy.Denied(_("You can object only about your own cloud."))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for the objection.")})
@@ -159,18 +157,19 @@ def objection_answer(
     owner reads. An upheld objection is put right by a corrected version of the ranking. Raises
     ValidationError for an empty answer, an unknown outcome, or an objection already settled
     (two admins answering at once settle it once)."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.OBJECTION_ANSWER)
     answer = (answer or "").strip()
     if state not in SETTLED_STATES:
         raise ValidationError({"state": _("Choose answered, upheld or rejected.")})
     if not answer:
         raise ValidationError({"answer": _("Write the answer the owner will read.")})
-    now = timezone.now()
-    updated = Objection.objects.filter(pk=objection.pk, state=Objection.State.OPEN).update(
-        state=state, answer=answer, answered_by=acting_user, answered_at=now
+    transition(
+        objection,
+        from_states=[Objection.State.OPEN],
+        to_state=state,
+        extra={"answer": answer, "answered_by": acting_user, "answered_at": timezone.now()},
+        refusal=lambda current: _("This objection was already answered."),
     )
-    if updated != 1:
-        raise ValidationError(_("This objection was already answered."))
     objection.refresh_from_db()
     audit_record(
         action="reports.objection.answered",

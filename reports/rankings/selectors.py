@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from accounts import policy
 from accounts.models import Organisation, User
 from assessments.models import Assessment, Campaign
 from indicators.models import Dimension, Framework, LevelRule
@@ -308,14 +309,12 @@ def objections_open_count(*, campaign: Campaign, kind: str) -> int:
 
 
 def owner_assessments(*, user: User, campaign: Campaign) -> QuerySet[Assessment]:
-    """The assessments of the campaign whose cloud the user's organisation owns (owners only)."""
-    if user.role != User.Role.OWNER or user.organisation_id is None:
+    """The assessments of the campaign the user may lodge objections about: their
+    organisation's clouds', for owners (``accounts.policy.objection_assessment_scope``)."""
+    scope = policy.objection_assessment_scope(user)
+    if scope.is_empty:
         return Assessment.objects.none()
-    return (
-        campaign.assessments.filter(cloud__owner_id=user.organisation_id)
-        .select_related("cloud")
-        .order_by("cloud__name")
-    )
+    return campaign.assessments.filter(scope.q).select_related("cloud").order_by("cloud__name")
 
 
 def objections_for_owner(*, user: User, ranking: Ranking) -> QuerySet[Objection]:
@@ -331,18 +330,16 @@ def objections_for_owner(*, user: User, ranking: Ranking) -> QuerySet[Objection]
 
 
 def objection_get_for(*, user: User, pk: int) -> Objection:
-    """An objection for its evidence download: admins, and owners of the cloud; Http404."""
+    """An objection for its evidence download: admins, and owners of the cloud
+    (``accounts.policy.objection_scope``); Http404 for everyone else."""
+    scope = policy.objection_scope(user)
     objection = (
-        Objection.objects.filter(pk=pk).select_related("assessment__cloud", "ranking").first()
+        None
+        if scope.is_empty
+        else Objection.objects.filter(scope.q, pk=pk)
+        .select_related("assessment__cloud", "ranking")
+        .first()
     )
     if objection is None:
         raise Http404
-    if user.role == User.Role.ADMIN:
-        return objection
-    if (
-        user.role == User.Role.OWNER
-        and user.organisation_id is not None
-        and objection.assessment.cloud.owner_id == user.organisation_id
-    ):
-        return objection
-    raise Http404
+    return objection

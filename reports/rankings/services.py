@@ -16,25 +16,20 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment, Campaign, Cloud
 from audit.services import audit_record
 
 from . import rules, selectors
 from .models import Ranking, RankingAdjustment
 from .snapshot import snapshot_build, snapshot_sha256, version_changes
-
-
-def _require_admin(user: User | None) -> User:
-    if user is None or user.role != User.Role.ADMIN:
-        raise PermissionDenied(_("Your role may not do this."))
-    return user
-
 
 # ----------------------------------------------------------------------------------------------
 # The draft
@@ -95,7 +90,7 @@ def ranking_draft_get_or_create(*, campaign: Campaign, acting_user: User) -> Ran
     """The campaign's draft ranking, made on first use from ``ranking_defaults`` (carrying the
     tie decisions of the version it starts from). Safe to call again: returns the existing
     draft; concurrent calls make one (the campaign row is locked)."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.RANKING_MANAGE)
     Campaign.objects.select_for_update().get(pk=campaign.pk)
     existing = selectors.ranking_draft_of(campaign=campaign, kind=selectors.kind_for(campaign))
     if existing is not None:
@@ -165,7 +160,7 @@ def ranking_settings_save(
 ) -> Ranking:
     """Saves the draft's settings. Raises ValidationError on an unknown level or dimension, a
     repeated tie-break dimension, a quota out of range, or a half or reversed notice period."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(ranking)
     framework = draft.campaign.framework
     levels = set(framework.levels.values_list("code", flat=True))
@@ -227,7 +222,7 @@ def ranking_adjustment_save(
     """Moves an entry tied (并列) across its pool's quota line into the list or out of it, with
     the reason. Raises ValidationError when the entry is not in such a tie, the move changes
     nothing, or the reason is empty. Deciding again on the same entry replaces the decision."""
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(ranking)
     reason = (reason or "").strip()
     if not reason:
@@ -270,7 +265,7 @@ def ranking_adjustment_save(
 
 @transaction.atomic
 def ranking_adjustment_withdraw(*, adjustment: RankingAdjustment, acting_user: User) -> None:
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(adjustment.ranking)
     deleted, _rows = RankingAdjustment.objects.filter(pk=adjustment.pk, ranking=draft).delete()
     if deleted != 1:
@@ -297,7 +292,7 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
     version does not say what changed; a notice period is already over; or, for a final list
     after a notice, the notice has not ended or objections are still open.
     """
-    _require_admin(acting_user)
+    policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(ranking)
     change_note = (change_note or "").strip()
     today = timezone.localdate()

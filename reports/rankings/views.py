@@ -26,7 +26,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment, Campaign
 from assessments.selectors import campaign_get_for
 
@@ -43,15 +45,11 @@ def _user(request: HttpRequest) -> User:
 
 
 def _campaign_for_admin(request: HttpRequest, pk: int) -> tuple[User, Campaign]:
-    """The campaign, for admins; 404 for everyone else."""
+    """The campaign, for those who manage rankings (admins); 404 for everyone else."""
     user = _user(request)
-    if user.role != User.Role.ADMIN:
+    if not policy.can(user, Action.RANKING_MANAGE):
         raise Http404
     return user, campaign_get_for(user=user, pk=pk)
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(str(m) for m in exc.messages)
 
 
 REASONS = {
@@ -208,7 +206,7 @@ def ranking_settings(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=user,
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Settings saved."))
     return redirect("rankings:admin", campaign.pk)
@@ -229,7 +227,7 @@ def ranking_adjust(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=user,
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("rankings:admin", campaign.pk)
@@ -243,7 +241,7 @@ def ranking_adjustment_withdraw(request: HttpRequest, pk: int, adjustment_pk: in
     try:
         services.ranking_adjustment_withdraw(adjustment=adjustment, acting_user=user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Decision withdrawn."))
     return redirect("rankings:admin", campaign.pk)
@@ -262,7 +260,7 @@ def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
             ranking=draft, change_note=request.POST.get("change_note", ""), acting_user=user
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
         return redirect("rankings:admin", campaign.pk)
     messages.success(
         request, _("Version %(version)s is published.") % {"version": published.version}
@@ -283,7 +281,7 @@ def objection_answer(request: HttpRequest, pk: int, objection_pk: int) -> HttpRe
             acting_user=user,
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Answer recorded."))
     return redirect("rankings:admin", campaign.pk)
@@ -510,7 +508,7 @@ def ranking_index(request: HttpRequest) -> HttpResponse:
         cache.set(key, html, CACHE_SECONDS)
     user = _user(request)
     campaigns = []
-    if user.is_authenticated and user.role == User.Role.ADMIN:
+    if policy.can(user, Action.RANKING_MANAGE):
         campaigns = list(Campaign.objects.order_by("-year", "name"))
     return render(
         request,

@@ -10,7 +10,9 @@ from threading import Lock
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Answer, Assessment, Campaign, Rating, Settlement
 from assessments.selectors import assessment_get_for, consolidate
 from indicators.models import Framework, Indicator, LevelRule, TrustedPassRule, VetoRule
@@ -192,14 +194,9 @@ def score_results_of(*, assessment: Assessment) -> QuerySet[ScoreResult]:
 
 
 def score_visible_to(*, user: User, assessment: Assessment) -> bool:
-    """Who may read an assessment's score: admins, and its assessors, always; the cloud's
-    vendor and owner once the assessment is approved. ``assessment`` must come from
-    ``assessment_get_for`` (which already hid it from outsiders)."""
-    if user.role in (User.Role.ADMIN, User.Role.ASSESSOR):
-        return True
-    if user.role in (User.Role.VENDOR, User.Role.OWNER):
-        return assessment.state == Assessment.State.APPROVED
-    return False
+    """Who may read an assessment's score (``accounts.policy``, ``score.view``): admins and its
+    assessors always; the cloud's vendor and owner once the assessment is approved."""
+    return policy.can(user, Action.SCORE_VIEW, assessment)
 
 
 def score_result_for(*, user: User, assessment: Assessment) -> ScoreResult | None:

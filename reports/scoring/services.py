@@ -7,25 +7,22 @@ The scoring itself (compute and store) is ``reports.scoring.results``, which the
 from __future__ import annotations
 
 from celery import group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment, Campaign
+from assessments.services import assessment_lock
 from audit.services import audit_record
 from indicators.models import VetoRule
 
 from . import selectors
 from .models import CampaignScoringItem, CampaignScoringRun, VetoFinding
 from .tasks import score_assessment_task, score_assessments_task
-
-
-def _require_admin(user: User | None) -> None:
-    if user is None or user.role != User.Role.ADMIN:
-        raise PermissionDenied(_("Your role may not do this."))
-
 
 # ----------------------------------------------------------------------------------------------
 # Queueing (always after the surrounding transaction commits)
@@ -61,6 +58,23 @@ def _enqueue_run(run_id: int, assessment_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+def scoring_run_pending_enqueue(*, run: CampaignScoringRun) -> int:
+    """Queues again, once the current transaction commits, every assessment of a running run
+    that is not counted yet, and returns how many; 0 for a finished run. Records nothing: its
+    callers say why they queue (``campaign_scoring_resume``, the sweeper). Harmless when the
+    first tasks were not lost after all: scoring is idempotent and each item is counted once."""
+    if run.state != CampaignScoringRun.State.RUNNING:
+        return 0
+    ids = list(
+        run.items.filter(state=CampaignScoringItem.State.PENDING).values_list(
+            "assessment_id", flat=True
+        )
+    )
+    if ids:
+        _enqueue_run(run.pk, ids)
+    return len(ids)
+
+
 # ----------------------------------------------------------------------------------------------
 # Campaign runs
 
@@ -71,8 +85,7 @@ def campaign_scoring_start(*, campaign: Campaign, acting_user: User | None) -> C
     when this transaction commits. While a run of the campaign is running, returns that run and
     queues nothing (a partial unique index allows one running run per campaign). Admins only;
     ``acting_user`` None means the system (the management command)."""
-    if acting_user is not None:
-        _require_admin(acting_user)
+    policy.require(acting_user, Action.CAMPAIGN_SCORE)
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
     running = selectors.scoring_run_running(campaign=campaign)
     if running is not None:
@@ -103,24 +116,17 @@ def campaign_scoring_resume(*, run: CampaignScoringRun, acting_user: User | None
     """Queues again every assessment of a running run that is not counted yet, for a run whose
     tasks were lost (say, a broker flushed). Harmless if they were not lost: scoring is
     idempotent and each item is counted once. Returns how many were queued."""
-    if acting_user is not None:
-        _require_admin(acting_user)
+    policy.require(acting_user, Action.CAMPAIGN_SCORE)
     if run.state != CampaignScoringRun.State.RUNNING:
         return 0
-    ids = list(
-        run.items.filter(state=CampaignScoringItem.State.PENDING).values_list(
-            "assessment_id", flat=True
-        )
-    )
+    queued = scoring_run_pending_enqueue(run=run)
     audit_record(
         action="reports.scoring_run.resumed",
         acting_user=acting_user,
         target=run.campaign,
-        changes={"run": run.pk, "assessments": len(ids)},
+        changes={"run": run.pk, "assessments": queued},
     )
-    if ids:
-        _enqueue_run(run.pk, ids)
-    return len(ids)
+    return queued
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,10 +143,11 @@ def veto_finding_record(
     *, assessment: Assessment, veto_rule: VetoRule, note: str, acting_user: User
 ) -> VetoFinding:
     """Records that a veto applies to the assessment (say, a major security incident in the last
-    12 months), and re-scores it. Admins only; not once the assessment is approved."""
-    _require_admin(acting_user)
-    if assessment.is_locked:
-        raise ValidationError(_("Approved assessments are read-only."))
+    12 months), and re-scores it. Admins only; not once the assessment is approved, even by an
+    approval at the same moment (the assessment's row is locked first)."""
+    policy.require(acting_user, Action.VETO_MANAGE)
+    assessment = assessment_lock(assessment=assessment)
+    policy.require(acting_user, Action.VETO_MANAGE, assessment)
     if veto_rule.framework_id != assessment.campaign.framework_id:
         raise ValidationError({"veto_rule": _("This veto belongs to another framework.")})
     if not note.strip():
@@ -164,11 +171,11 @@ def veto_finding_record(
 
 @transaction.atomic
 def veto_finding_withdraw(*, finding: VetoFinding, reason: str, acting_user: User) -> None:
-    """Withdraws a veto recorded by mistake, and re-scores. Admins only; not once approved."""
-    _require_admin(acting_user)
-    assessment = finding.assessment
-    if assessment.is_locked:
-        raise ValidationError(_("Approved assessments are read-only."))
+    """Withdraws a veto recorded by mistake, and re-scores. Admins only; not once approved (the
+    assessment's row is locked first)."""
+    policy.require(acting_user, Action.VETO_MANAGE)
+    assessment = assessment_lock(assessment=finding.assessment)
+    policy.require(acting_user, Action.VETO_MANAGE, assessment)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the veto is withdrawn.")})
     audit_record(

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment, Campaign
 from assessments.selectors import assessment_get_for, campaign_get_for
 from indicators.models import VetoRule
@@ -26,10 +28,10 @@ from . import selectors, services
 from .models import VetoFinding
 
 
-def _assessment_for_admin(request: HttpRequest, pk: int) -> Assessment:
-    """The assessment, for admins; 404 for everyone else."""
+def _assessment_for_vetoes(request: HttpRequest, pk: int) -> Assessment:
+    """The assessment, for those who manage vetoes (admins); 404 for everyone else."""
     user: User = request.user  # type: ignore[assignment]
-    if user.role != User.Role.ADMIN:
+    if not policy.can(user, Action.VETO_MANAGE):
         raise Http404
     return assessment_get_for(user=user, pk=pk)
 
@@ -48,10 +50,6 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(str(m) for m in exc.messages)
-
-
 @login_required
 @require_GET
 def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
@@ -59,7 +57,8 @@ def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
     admins the veto findings."""
     user: User = request.user  # type: ignore[assignment]
     assessment = selectors.assessment_with_score_get_for(user=user, pk=pk)
-    is_admin = user.role == User.Role.ADMIN
+    # Vetoes are shown to those who manage them; recording needs an assessment not approved.
+    sees_vetoes = policy.can(user, Action.VETO_MANAGE)
     return render(
         request,
         "scoring/assessment_result.html",
@@ -67,9 +66,9 @@ def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
             "assessment": assessment,
             "result": selectors.score_result_current(assessment=assessment),
             "versions": selectors.score_results_of(assessment=assessment).defer("breakdown"),
-            "findings": selectors.veto_findings_of(assessment=assessment) if is_admin else [],
-            "open_vetoes": selectors.veto_rules_open(assessment=assessment) if is_admin else [],
-            "can_manage_vetoes": is_admin and not assessment.is_locked,
+            "findings": selectors.veto_findings_of(assessment=assessment) if sees_vetoes else [],
+            "open_vetoes": selectors.veto_rules_open(assessment=assessment) if sees_vetoes else [],
+            "can_manage_vetoes": policy.can(user, Action.VETO_MANAGE, assessment),
         },
     )
 
@@ -77,7 +76,7 @@ def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = _assessment_for_admin(request, pk)
+    assessment = _assessment_for_vetoes(request, pk)
     veto_rule = VetoRule.objects.filter(
         pk=request.POST.get("veto_rule") or 0, framework_id=assessment.campaign.framework_id
     ).first()
@@ -92,7 +91,7 @@ def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("The veto is recorded; the score is being recomputed."))
     return redirect("scoring:assessment_result", pk=assessment.pk)
@@ -101,7 +100,7 @@ def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def veto_withdraw(request: HttpRequest, pk: int, finding_pk: int) -> HttpResponse:
-    assessment = _assessment_for_admin(request, pk)
+    assessment = _assessment_for_vetoes(request, pk)
     finding = get_object_or_404(VetoFinding, pk=finding_pk, assessment=assessment)
     try:
         services.veto_finding_withdraw(
@@ -110,7 +109,7 @@ def veto_withdraw(request: HttpRequest, pk: int, finding_pk: int) -> HttpRespons
             acting_user=request.user,  # type: ignore[arg-type]
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("The veto is withdrawn; the score is being recomputed."))
     return redirect("scoring:assessment_result", pk=assessment.pk)

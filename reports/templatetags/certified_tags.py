@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from django import template
 
+from accounts import policy
 from accounts.models import User
+from accounts.policy import Action
 from assessments.models import Assessment
 from reports.certified.models import Report
-from reports.certified.selectors import READERS, reports_of
+from reports.certified.selectors import reports_of
 
 register = template.Library()
 
@@ -29,16 +31,18 @@ def certified_reports_for(assessment: Assessment, user: User) -> CertifiedReport
     """Nothing for those who may not read reports (assessors, auditors); the reports, newest
     first, for the cloud's vendor and owner and for admins; and for admins whether a report may
     be issued now."""
-    if not getattr(user, "is_authenticated", False) or user.role not in READERS:
+    if not getattr(user, "is_authenticated", False) or not policy.can(
+        user, Action.REPORT_VIEW, assessment
+    ):
         return CertifiedReports(visible=False)
     reports = list(reports_of(assessment=assessment))
-    is_admin = user.role == User.Role.ADMIN
+    manages = policy.can(user, Action.REPORT_MANAGE)
     in_force = {r.language for r in reports if r.status == Report.Status.ISSUED}
     languages = [(code, label) for code, label in Report.Language.choices if code not in in_force]
     return CertifiedReports(
         visible=True,
         reports=reports,
-        is_admin=is_admin,
-        can_issue=is_admin and assessment.state == Assessment.State.APPROVED and bool(languages),
+        is_admin=manages,
+        can_issue=policy.can(user, Action.REPORT_ISSUE, assessment) and bool(languages),
         languages=languages,
     )

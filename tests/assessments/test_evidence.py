@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +18,15 @@ from django.utils import translation
 
 from accounts.models import User
 from assessments import services
-from assessments.evidence import (
-    detect_kind,
-    evidence_delete,
+from assessments.evidence import sniffing
+from assessments.evidence.selectors import (
+    evidence_current,
+    evidence_current_among,
     evidence_expiring,
     evidence_rows,
-    evidence_upload,
 )
+from assessments.evidence.services import evidence_delete, evidence_upload
+from assessments.evidence.sniffing import detect_kind
 from assessments.models import Assessment, Campaign, Evidence
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
@@ -36,6 +41,7 @@ from tests.assessments.evidence_files import (
     TEXT,
     WEBP,
     ole2,
+    ole2_with_a_looping_difat,
     ooxml,
     plain_zip,
 )
@@ -421,6 +427,32 @@ def test_deleting_a_later_version_before_submission_keeps_the_chain(
     assert third.replaces == first
 
 
+def test_the_current_versions_are_the_files_no_later_version_replaces(
+    assessment, indicator, vendor
+):
+    other_indicator = indicators_of(assessment=assessment)[1]
+    first = upload(assessment, indicator, vendor, "a.pdf", PDF)
+    second = upload(assessment, indicator, vendor, "a.pdf", PDF)
+    other = upload(assessment, other_indicator, vendor, "a.pdf", PDF)
+
+    assert set(evidence_current(assessment=assessment)) == {second, other}
+    assert evidence_current_among([first, second, other]) == [second, other]
+    # Among files already loaded, only the versions given count.
+    assert evidence_current_among([first]) == [first]
+
+
+def test_once_a_later_version_is_deleted_the_one_before_is_current_again(
+    assessment, indicator, vendor, django_capture_on_commit_callbacks
+):
+    first = upload(assessment, indicator, vendor, "a.pdf", PDF)
+    second = upload(assessment, indicator, vendor, "a.pdf", PDF)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        evidence_delete(evidence=second, acting_user=vendor)
+
+    assert list(evidence_current(assessment=assessment)) == [first]
+
+
 def test_after_submission_evidence_cannot_be_deleted_even_when_returned(
     assessment, indicator, vendor, admin, media
 ):
@@ -500,9 +532,6 @@ def test_only_pdfs_and_images_are_previewable(assessment, indicator, vendor):
 
 
 def test_detection_reads_a_zip_central_directory_wherever_the_content_types_entry_is():
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
@@ -514,14 +543,98 @@ def test_detection_reads_a_zip_central_directory_wherever_the_content_types_entr
 
 
 def test_detection_tells_damaged_zip_files_apart():
-    import io
-
     assert detect_kind(io.BytesIO(b"PK\x03\x04" + b"\x00" * 100)) is None
 
 
 def test_text_split_in_the_middle_of_a_character_at_64_kib_is_still_text():
-    import io
-
     content = ("汉" * 30000).encode()  # 90,000 bytes: the 64 KiB cut falls inside a character
 
     assert detect_kind(io.BytesIO(content)) == "text"
+
+
+# ----------------------------------------------------------------------------------------------
+# Damaged and hostile files: refused with the usual message, never an error, never a long read
+
+
+def test_it_refuses_a_truncated_zip(assessment, indicator, vendor, media):
+    with pytest.raises(ValidationError) as excinfo:
+        upload(assessment, indicator, vendor, "说明.docx", ooxml("word")[:-30])
+
+    assert_refused(media, excinfo, "说明.docx", "not a file type that can be uploaded")
+
+
+def test_it_refuses_a_zip_whose_central_directory_is_damaged(assessment, indicator, vendor, media):
+    content = plain_zip().replace(b"PK\x01\x02", b"PK\x01\x09", 1)
+
+    with pytest.raises(ValidationError) as excinfo:
+        upload(assessment, indicator, vendor, "bundle.zip", content)
+
+    assert_refused(media, excinfo, "bundle.zip", "not a file type that can be uploaded")
+
+
+def test_a_zip_bomb_is_recognised_from_its_names_without_inflating_anything(monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as member:
+            for _chunk in range(64):  # 64 MiB of zeros, some 64 KiB compressed
+                member.write(bytes(1024 * 1024))
+
+    def no_inflating(*args, **kwargs):
+        raise AssertionError("a member was decompressed")
+
+    monkeypatch.setattr(zlib, "decompressobj", no_inflating)
+    monkeypatch.setattr(zlib, "decompress", no_inflating)
+
+    assert detect_kind(io.BytesIO(buffer.getvalue())) == "docx"
+
+
+def test_an_archive_whose_directory_is_over_the_read_budget_is_not_recognised(monkeypatch):
+    monkeypatch.setattr(sniffing, "ZIP_READ_BUDGET", 100)
+
+    assert detect_kind(io.BytesIO(plain_zip())) is None
+
+
+def test_it_refuses_a_truncated_word_97_document(assessment, indicator, vendor, media):
+    with pytest.raises(ValidationError) as excinfo:
+        upload(assessment, indicator, vendor, "old.doc", ole2("WordDocument")[:1024])
+
+    assert_refused(media, excinfo, "old.doc", "another OLE2 compound file")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda c: c[:520], id="cut-after-the-header"),
+        pytest.param(lambda c: c[:30] + b"\xff\xff" + c[32:], id="absurd-sector-size"),
+        pytest.param(lambda c: c[:48] + b"\xff\xff\xff\x7f" + c[52:], id="directory-far-away"),
+        pytest.param(lambda c: c[:8] + b"\xa5" * (len(c) - 8), id="noise-after-the-signature"),
+        pytest.param(lambda c: c[:1024] + bytes(512), id="directory-wiped"),
+    ],
+)
+def test_a_damaged_compound_file_is_another_ole2_file_never_an_error(damage):
+    assert detect_kind(io.BytesIO(damage(ole2("WordDocument")))) == "ole"
+
+
+def test_a_large_word_97_document_whose_fat_needs_a_difat_is_recognised():
+    content = ole2("WordDocument", stream_sectors=20_000)  # 10 MB, 157 FAT sectors
+
+    assert detect_kind(io.BytesIO(content)) == "doc"
+
+
+class CountingBytes(io.BytesIO):
+    """A file in memory that counts the bytes read from it."""
+
+    bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def test_a_compound_file_whose_difat_loops_is_given_up_after_a_bounded_read():
+    handle = CountingBytes(ole2_with_a_looping_difat())
+
+    assert detect_kind(handle) == "ole"
+    assert handle.bytes_read <= sniffing.OLE_READ_BASE + 2 * sniffing.HEAD_BYTES

@@ -16,7 +16,7 @@ from django.utils import translation
 
 from accounts.models import User
 from assessments import services
-from assessments.evidence import evidence_upload
+from assessments.evidence.services import evidence_upload
 from assessments.models import Assessment, Evidence
 from assessments.selectors import indicators_of
 from indicators.models import Indicator
@@ -178,7 +178,7 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
 
 
 def test_the_upload_handler_hashes_while_receiving(rf: RequestFactory, settings):
-    from assessments.evidence import EvidenceUploadHandler
+    from assessments.evidence.uploads import EvidenceUploadHandler
 
     content = b"%PDF-1.4\n" + bytes(range(256)) * 4000
     request = rf.post("/", {"file": SimpleUploadedFile("a.pdf", content)})

@@ -14,17 +14,17 @@ from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
 from assessments import services
-from assessments.excel import (
+from assessments.models import Assessment, Assignment, Campaign, Cloud, Rating
+from assessments.scoresheet.services import score_sheet_import
+from assessments.scoresheet.workbook import (
     IDENTITY_SHEET,
     MET,
     NOT_MET,
     SHEET,
     score_sheet_build,
     score_sheet_filename,
-    score_sheet_import,
     score_sheet_parse,
 )
-from assessments.models import Assessment, Assignment, Campaign, Cloud, Rating
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
 from indicators.models import Framework

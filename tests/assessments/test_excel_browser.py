@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from accounts.models import User
 from assessments import services
-from assessments.excel import SHEET, score_sheet_build
 from assessments.models import Assessment, Assignment, Rating
+from assessments.scoresheet.workbook import SHEET, score_sheet_build
 from tests.assessments.conftest import answer_everything
 from tests.browser_support import SCREENSHOT_DIR, screenshot, sign_in
 

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from accounts.models import User
 from assessments import services
-from assessments.excel import CONTENT_TYPE, SHEET, score_sheet_build
 from assessments.models import Assessment, Assignment, Rating
+from assessments.scoresheet.workbook import CONTENT_TYPE, SHEET, score_sheet_build
 from tests.assessments.conftest import answer_everything
 from tests.conftest import client_for
 from tests.factories import UserFactory

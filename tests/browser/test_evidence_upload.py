@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from assessments.evidence import evidence_upload
+from assessments.evidence.services import evidence_upload
 from assessments.models import Evidence
 from assessments.selectors import indicators_of
 from tests.assessments.conftest import (  # noqa: F401 (fixtures)

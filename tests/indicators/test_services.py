@@ -104,7 +104,7 @@ def test_publish_freezes_a_draft_and_is_audited(
     assert published.published_at is not None
     assert not published.is_editable
     event = AuditEvent.objects.get(action="indicators.framework.published")
-    assert event.changes == {"state": ["draft", "published"]}
+    assert event.changes == {"from": "draft", "to": "published"}
 
 
 def test_publishing_twice_refuses_the_second_time(

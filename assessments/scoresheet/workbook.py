@@ -1,10 +1,9 @@
-"""Excel score sheets (评分表) for assessors: download one assignment's ratings, fill them in
-offline, upload them back.
+"""Excel score sheets (评分表) for assessors, as workbooks: build one assignment's sheet, and read
+an uploaded one back into checked rows. Writes nothing: ``services.score_sheet_import`` saves.
 
-``score_sheet_build`` writes the workbook; ``score_sheet_parse`` reads one back without touching
-the database (the indicators come in as an argument) and raises one ValidationError listing every
-bad cell as ``评分表!G12: …``; ``score_sheet_import`` is the write: it parses first and saves
-only a sheet without a single error, through ``services.rating_save``, in one transaction.
+``score_sheet_build`` writes the workbook, pre-filled with the saved ratings (which it reads);
+``score_sheet_parse`` reads one back without touching the database (the indicators come in as an
+argument) and raises one ValidationError listing every bad cell as ``评分表!G12: …``.
 
 The sheet's headers and fixed labels are Chinese with an English second header row: they are data
 for Chinese assessors (like the catalog's own names), not interface text, so they are not run
@@ -33,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -43,12 +41,10 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from accounts.models import User
-from audit.services import audit_record
 from indicators.models import Framework, Indicator
 
-from . import selectors, services
-from .models import Assignment, Rating
+from .. import selectors
+from ..models import Assignment, Rating
 
 SHEET = "评分表"
 IDENTITY_SHEET = "_identity"
@@ -560,67 +556,3 @@ def _whole_number(raw: object, text: str) -> int | None:
     if isinstance(raw, float):
         return int(raw) if raw.is_integer() else None
     return int(text) if re.fullmatch(r"\d{1,3}", text) else None
-
-
-# ----------------------------------------------------------------------------------------------
-# Import (the write)
-
-
-@transaction.atomic
-def score_sheet_import(*, assignment: Assignment, data: bytes, acting_user: User) -> int:
-    """Saves the ratings of an uploaded score sheet; returns how many rows were saved.
-
-    Every cell is checked first; if anything is wrong, raises ValidationError listing every
-    problem (sheet, row and column) and saves nothing. Otherwise each indicator row goes through
-    ``services.rating_save`` (same rules as the scoring page: only the assigned assessor, only
-    while scoring is open) inside this one transaction, so a refusal half-way also saves nothing.
-
-    What a row means: its rating and rationale replace the saved draft, blanks included (a
-    cleared cell clears the draft). A row left blank for an indicator without a saved rating is
-    skipped (no empty record). An indicator missing from the sheet keeps its saved rating: a
-    deleted row is more likely a trimmed printout than a wish to erase a judgement, and the
-    identity block already guarantees the sheet belongs to this assignment and catalog.
-    Writes one audit record ``assessments.score_sheet.imported`` naming the changed indicators.
-    Re-importing the same sheet saves the same values again and changes nothing.
-    """
-    services.assignment_check_may_score(assignment=assignment, acting_user=acting_user)
-    assessment = assignment.assessment
-    framework = assessment.campaign.framework
-    rows = score_sheet_parse(
-        data,
-        assignment_id=assignment.pk,
-        framework=framework,
-        indicators=selectors.indicators_of(assessment=assessment),
-    )
-    saved = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
-    count = 0
-    changed: list[dict[str, object]] = []
-    for row in rows:
-        before = saved.get(row.indicator.pk)
-        if before is None and row.is_blank:
-            continue
-        services.rating_save(
-            assignment=assignment,
-            indicator=row.indicator,
-            rating=row.rating,
-            met=row.met,
-            rationale=row.rationale,
-            acting_user=acting_user,
-        )
-        count += 1
-        old = (before.rating, before.met, before.rationale) if before else (None, None, "")
-        if old != (row.rating, row.met, row.rationale):
-            changed.append(
-                {
-                    "indicator": row.indicator.code,
-                    "from": old[1] if row.indicator.is_mandatory else old[0],
-                    "to": row.met if row.indicator.is_mandatory else row.rating,
-                }
-            )
-    audit_record(
-        action="assessments.score_sheet.imported",
-        acting_user=acting_user,
-        target=assessment,
-        changes={"assignment": assignment.pk, "saved": count, "changed": changed},
-    )
-    return count

@@ -1,0 +1,16 @@
+"""Portal admins were Django superusers; the Django admin site now asks the access policy, and
+nobody is a superuser. Staff status follows the role."""
+
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
+    User = apps.get_model("accounts", "User")
+    User.objects.filter(role="admin").update(is_superuser=False, is_staff=True)
+    User.objects.exclude(role="admin").update(is_superuser=False, is_staff=False)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0002_add_organisation_division_code")]
+
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
