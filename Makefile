@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:$(PORT) with demo data (SQLite, tasks in-process)"
 	@echo "make test   the whole suite on PostgreSQL, Redis, a real Celery worker and Chromium"
-	@echo "make lint   ruff and the migrations check"
+	@echo "make lint   ruff, mypy, the migrations check and docs/permissions.md"
 	@echo "make messages   extract and compile translations"
 
 bootstrap:
@@ -40,13 +40,17 @@ test: bootstrap-test
 	@scripts/services.sh
 	@export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)"; \
 	  .venv/bin/ruff check . && \
+	  .venv/bin/mypy && \
 	  $(PY) manage.py makemigrations --check --dry-run && \
+	  $(PY) manage.py permissions_doc --check && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: bootstrap-test
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy
 	@$(PY) manage.py makemigrations --check --dry-run
+	@$(PY) manage.py permissions_doc --check
 
 format:
 	@.venv/bin/ruff format .

@@ -28,17 +28,26 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from .models import User
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+# Whom the policy judges: a signed-in user, an anonymous visitor (``request.user`` of a public
+# page), or None for the system.
+Subject: TypeAlias = User | AnonymousUser | None
 
 ADMIN = User.Role.ADMIN.value
 ASSESSOR = User.Role.ASSESSOR.value
@@ -532,11 +541,13 @@ class Decision:
 ALLOWED = Decision(True)
 
 
-def _is_signed_in(user: Any) -> bool:
+def _is_signed_in(user: Subject) -> TypeGuard[User]:
+    # Only a ``User`` is ever authenticated (an ``AnonymousUser`` never is): past this check
+    # the type checker, like the code, may read the user's role.
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 
-def decide(user: User | None, action: Action | str, obj: Any = None) -> Decision:
+def decide(user: Subject, action: Action | str, obj: Any = None) -> Decision:
     """The decision on ``user`` doing ``action`` on ``obj``.
 
     With ``obj`` None, only the role is judged: could a user of this role ever do it? (Menus
@@ -564,12 +575,12 @@ def decide(user: User | None, action: Action | str, obj: Any = None) -> Decision
     return ALLOWED
 
 
-def can(user: User | None, action: Action | str, obj: Any = None) -> bool:
+def can(user: Subject, action: Action | str, obj: Any = None) -> bool:
     """True when ``decide`` allows it."""
     return decide(user, action, obj).allowed
 
 
-def require(user: User | None, action: Action | str, obj: Any = None) -> None:
+def require(user: Subject, action: Action | str, obj: Any = None) -> None:
     """Raises unless ``user`` may do ``action`` on ``obj`` now: ``Denied`` for the role or the
     relation, ``ValidationError`` (code ``"state"``) when only the object's state stands in the
     way. Services call it before they write; it writes nothing."""
@@ -581,7 +592,7 @@ def require(user: User | None, action: Action | str, obj: Any = None) -> None:
     raise Denied(decision.message)
 
 
-def refusal(user: User | None, action: Action | str, obj: Any = None) -> str | None:
+def refusal(user: Subject, action: Action | str, obj: Any = None) -> str | None:
     """Why ``user`` may not do ``action`` on ``obj`` now, or None when they may."""
     decision = decide(user, action, obj)
     return None if decision.allowed else decision.message
@@ -657,7 +668,7 @@ def campaign_scope(user: User) -> Scope:
     return _ALL if can(user, Action.CAMPAIGN_VIEW) else _NONE
 
 
-def framework_scope(user: User | None) -> Scope:
+def framework_scope(user: Subject) -> Scope:
     """Catalog versions ``user`` may read: every one for admins, no drafts for other roles,
     none for anonymous visitors."""
     if user is None or not can(user, Action.CATALOG_VIEW):
@@ -764,7 +775,7 @@ def requires(action: Action) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             user = request.user
             if not _is_signed_in(user) and not RULES[action].public:
                 return redirect_to_login(request.get_full_path())
@@ -787,7 +798,7 @@ def api_permission(action: Action) -> type[BasePermission]:
     scoped by this policy, decides about each object (404 for the others)."""
 
     class Allowed(BasePermission):
-        def has_permission(self, request: Any, view: Any) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             return can(request.user, action)
 
     Allowed.__name__ = f"Allowed_{action.name}"

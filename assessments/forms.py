@@ -7,6 +7,7 @@ shows it beside the field it is about.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -28,6 +29,14 @@ def add_service_error(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """The form's choice field ``name``, typed as one, to set choices known only per request."""
+    field = form.fields[name]
+    # ``fields`` is typed as holding any Field; the form class declares this one a choice field.
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -36,7 +45,7 @@ class DateInput(forms.DateInput):
 
 
 class FrameworkChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Framework) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Framework) -> str:
         return f"{obj.name_zh} · {obj.version} ({obj.get_kind_display()})"
 
 
@@ -63,8 +72,8 @@ class CampaignForm(forms.Form):
         label=_("Assessors per cloud"), initial=2, min_value=1, max_value=5
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.fields["year"].initial = datetime.date.today().year
 
@@ -76,9 +85,11 @@ class AddCloudsForm(forms.Form):
         label=_("Clouds"), widget=forms.CheckboxSelectMultiple, choices=()
     )
 
-    def __init__(self, *args: object, groups: list[tuple[str, list[tuple[int, str]]]], **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, *args: Any, groups: list[tuple[str, list[tuple[int, str]]]], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clouds"].choices = groups  # type: ignore[attr-defined]
+        _choice_field(self, "clouds").choices = groups
         self.fields["clouds"].error_messages["required"] = _("Choose at least one cloud.")
 
     def cleaned_ids(self) -> list[int]:
@@ -88,9 +99,11 @@ class AddCloudsForm(forms.Form):
 class AssignForm(forms.Form):
     assessor = forms.ChoiceField(label=_("Assessor"), choices=())
 
-    def __init__(self, *args: object, choices: list, **kwargs: object) -> None:  # type: ignore[type-arg]
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["assessor"].choices = choices  # type: ignore[attr-defined]
+    def __init__(
+        self, *args: Any, choices: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "assessor").choices = choices
 
 
 class SettleForm(forms.Form):
@@ -113,13 +126,17 @@ class SettleForm(forms.Form):
     )
 
     def __init__(
-        self, *args: object, indicator: Indicator, rating_choices: list[tuple[str, str]], **kwargs
-    ) -> None:  # type: ignore[no-untyped-def]
+        self,
+        *args: Any,
+        indicator: Indicator,
+        rating_choices: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         # One form per indicator on the page: the prefix keeps their fields apart.
         kwargs.setdefault("prefix", f"settle-{indicator.pk}")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.indicator = indicator
-        self.fields["rating"].choices = [("", "—"), *rating_choices]  # type: ignore[attr-defined]
+        _choice_field(self, "rating").choices = [("", "—"), *rating_choices]
         del self.fields["met" if not indicator.is_mandatory else "rating"]
         decision = self.fields["met" if indicator.is_mandatory else "rating"]
         decision.required = True

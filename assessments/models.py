@@ -5,6 +5,8 @@ Single-row rules only; the workflow (who may move what, when) lives in ``service
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -138,7 +140,7 @@ class Campaign(models.Model):
             )
 
     @property
-    def evidence_reference_date(self):  # type: ignore[no-untyped-def]
+    def evidence_reference_date(self) -> datetime.date:
         return self.reference_date or self.closes_on
 
 
@@ -297,7 +299,7 @@ class Evidence(models.Model):
         if self.issued_on and self.valid_until and self.valid_until < self.issued_on:
             raise ValidationError({"valid_until": _("Valid until is before issued on.")})
 
-    def expires_before(self, day) -> bool:  # type: ignore[no-untyped-def]
+    def expires_before(self, day: datetime.date) -> bool:
         return self.valid_until is not None and self.valid_until < day
 
 

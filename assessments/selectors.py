@@ -394,7 +394,7 @@ def campaign_heatmap(*, campaign: Campaign) -> Heatmap:
                     answers.get((assessment.pk, indicator.pk), "none"),
                     evidence.get((assessment.pk, indicator.pk), 0),
                     rated.get((assessment.pk, indicator.pk), 0),
-                    assessment.assessor_count,  # type: ignore[attr-defined]
+                    assessment.assessor_count,
                 )
                 for indicator in indicators
             ],

@@ -194,7 +194,8 @@ def campaign_add_clouds(
     return created
 
 
-_CAMPAIGN_FLOW = {
+# Keyed by str too, so that any posted state can be looked up.
+_CAMPAIGN_FLOW: dict[str, list[Campaign.State]] = {
     Campaign.State.OPEN: [Campaign.State.DRAFT],
     Campaign.State.REVIEWING: [Campaign.State.OPEN],
     Campaign.State.CLOSED: [Campaign.State.REVIEWING],

@@ -23,7 +23,10 @@ M = TypeVar("M", bound=models.Model)
 
 
 def _label(model: type[models.Model], field: str, value: Any) -> str:
-    choices = dict(model._meta.get_field(field).flatchoices)  # type: ignore[union-attr]
+    model_field = model._meta.get_field(field)
+    # A state is a column with choices, never a relation (which has no ``flatchoices``).
+    assert isinstance(model_field, models.Field)
+    choices = dict(model_field.flatchoices)
     return str(choices.get(value, value))
 
 
@@ -52,6 +55,7 @@ def transition(
     expected = list(from_states)
     values = {field: to_state, **(extra or {})}
     manager = model._default_manager
+    old: str | None
     if len(expected) == 1:
         # The update below succeeds only from this state: the audit's "from" is exact.
         old = expected[0]

@@ -25,7 +25,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Imported for real only after django.setup(), inside the functions.
+    from reports.certified.pdf import AssessorNote, EvidenceRef, ReportContent
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +51,7 @@ def setup_django(tmp: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def standard_content(tmp: Path):  # type: ignore[no-untyped-def]
+def standard_content(tmp: Path) -> ReportContent:
     """The snapshot of a standard report, built with the real catalog and scoring code."""
     import random
     from decimal import Decimal
@@ -65,7 +71,8 @@ def standard_content(tmp: Path):  # type: ignore[no-untyped-def]
         i.id: IndicatorInput(rating=Decimal(rng.choice([1, 2, 2, 3]))) for i in spec.indicators
     }
     breakdown = breakdown_json(score(spec, inputs))
-    notes, evidence = {}, {}
+    notes: dict[str, list[AssessorNote]] = {}
+    evidence: dict[str, list[EvidenceRef]] = {}
     for n, indicator in enumerate(spec.indicators):
         key = str(indicator.id)
         rating = str(inputs[indicator.id].rating)
@@ -132,8 +139,11 @@ def force_fonttools_fallback() -> None:
     weasyprint.pdf.fonts.harfbuzz_subset = None
 
 
-def timed(render, content, runs: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    times, size = [], 0
+def timed(
+    render: Callable[[ReportContent], bytes], content: ReportContent, runs: int
+) -> tuple[float, int]:
+    times: list[float] = []
+    size = 0
     for _ in range(runs):
         start = time.perf_counter()
         data = render(content)

@@ -41,7 +41,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +69,7 @@ def run_worker(concurrency: int) -> None:
     import django
 
     django.setup()
+    from celery import Task
     from celery.signals import task_postrun, task_prerun
     from django.db import connection
 
@@ -75,19 +78,21 @@ def run_worker(concurrency: int) -> None:
     log_path = Path(os.environ["BENCH_QUERY_LOG"])
     counters: dict[str, list[int]] = {}
 
-    def counting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def counting(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         for counter in counters.values():
             counter[0] += 1
         return execute(sql, params, many, context)
 
     @task_prerun.connect(weak=False)
-    def _start(task_id=None, task=None, args=(), **kwargs):  # type: ignore[no-untyped-def]
+    def _start(task_id: str, task: Task, args: tuple[Any, ...] = (), **kwargs: Any) -> None:
         if task.name == "reports.score_assessments":
             counters[task_id] = [0, len(args[0])]
             connection.execute_wrappers.append(counting)
 
     @task_postrun.connect(weak=False)
-    def _stop(task_id=None, task=None, **kwargs):  # type: ignore[no-untyped-def]
+    def _stop(task_id: str, task: Task, **kwargs: Any) -> None:
         if task_id in counters:
             connection.execute_wrappers.remove(counting)
             queries, assessments = counters.pop(task_id)

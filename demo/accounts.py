@@ -6,7 +6,7 @@ DOMAIN.md (浪潮 operates 济南政务云计算中心, 京东 operates 宿迁�
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.db import transaction
 
@@ -16,12 +16,13 @@ from accounts.models import Organisation, User
 DEMO_PASSWORD = "govcloud-demo"
 
 
-class DemoOrganisation(TypedDict, total=False):
+class DemoOrganisation(TypedDict):
     key: str
     kind: str
     name: str
     name_en: str
-    division_code: str
+    # Government organisations only.
+    division_code: NotRequired[str]
 
 
 class DemoUser(TypedDict):
@@ -123,16 +124,18 @@ def load_demo_accounts() -> list[User]:
             acting_user=None,
         )
     users: list[User] = []
-    for spec in DEMO_USERS:
-        existing_user = User.objects.filter(username=spec["username"]).first()
+    for user_spec in DEMO_USERS:
+        existing_user = User.objects.filter(username=user_spec["username"]).first()
         users.append(
             existing_user
             or services.user_create(
-                username=spec["username"],
+                username=user_spec["username"],
                 password=DEMO_PASSWORD,
-                role=spec["role"],
-                organisation=organisations[spec["organisation"]] if spec["organisation"] else None,
-                display_name=spec["display_name"],
+                role=user_spec["role"],
+                organisation=(
+                    organisations[user_spec["organisation"]] if user_spec["organisation"] else None
+                ),
+                display_name=user_spec["display_name"],
                 is_demo=True,
                 acting_user=None,
             )

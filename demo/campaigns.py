@@ -461,11 +461,13 @@ def _advance(
     if spec.outcome == S.RETURNED:
         _rate(assessment, rng, spec.quality, submit=False)
         first = selectors.indicators_of(assessment=assessment)[0]
+        assignment = assessment.assignments.first()
+        assert assignment is not None, "load_demo_campaign assigns assessors before _advance"
         services.review_comment_add(
             assessment=assessment,
             indicator=first,
             text="（演示）请补充近12个月的可用性监测报告。",
-            acting_user=assessment.assignments.first().assessor,
+            acting_user=assignment.assessor,
         )
         services.assessment_return(
             assessment=assessment,

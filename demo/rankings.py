@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +23,15 @@ from reports.scoring.results import assessments_score
 from .campaigns import load_demo_campaign
 
 
+class _PublicSettings(TypedDict):
+    """How a demo ranking is made public (the rest of ``ranking_settings_save``'s settings are
+    the draft's own)."""
+
+    public_form: str
+    notice_starts_on: datetime.date | None
+    notice_ends_on: datetime.date | None
+
+
 def _demo_decide_ties(draft: Ranking, admin: User) -> None:
     provisional = selectors.ranking_provisional(ranking=draft)
     for pool in provisional.result.undecided if provisional.result else ():
@@ -37,7 +46,7 @@ def _demo_decide_ties(draft: Ranking, admin: User) -> None:
         )
 
 
-def _demo_publish(campaign: Campaign, admin: User, **settings: Any) -> Ranking:
+def _demo_publish(campaign: Campaign, admin: User, **settings: Unpack[_PublicSettings]) -> Ranking:
     draft = ranking_draft_get_or_create(campaign=campaign, acting_user=admin)
     ranking_settings_save(
         ranking=draft,
@@ -73,7 +82,7 @@ def demo_rankings_publish() -> list[Ranking]:
     year = timezone.localdate().year
     today = timezone.localdate()
     published = []
-    plans = [
+    plans: list[tuple[int, _PublicSettings]] = [
         (
             year - 1,
             {

@@ -8,6 +8,7 @@ production values are required as soon as ``DEBUG`` is off. Every variable read 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -231,7 +232,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -241,7 +242,7 @@ LOGGING = {
 }
 if CELERY_TASK_ALWAYS_EAGER:
     # In-process tasks would log every run into the development server's console.
-    LOGGING["loggers"].update(  # type: ignore[index]
+    LOGGING["loggers"].update(
         {
             "celery.app.trace": {"level": "WARNING"},
             "reports.scoring.tasks": {"level": "WARNING"},

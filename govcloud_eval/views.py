@@ -11,6 +11,7 @@ from accounts import policy
 from accounts import selectors as account_selectors
 from accounts.models import Organisation, User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from assessments import selectors as assessment_selectors
 from audit.selectors import audit_event_list
 
@@ -31,10 +32,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @policy.requires(Action.DASHBOARD_VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """Each role's start page: what the office manages, or the assessments waiting for the
     user; the sections follow the access policy."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     context: dict[str, Any] = {"role_template": f"dashboard/partials/_{user.role}.html"}
     if policy.can(user, Action.USER_MANAGE):
         roles = account_selectors.user_counts_by_role()

@@ -35,13 +35,13 @@ class _FrozenInlineMixin(PolicyInlineMixin):
     extra = 0
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_add_permission(request, obj)  # type: ignore[misc]
+        return _editable(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
+        return _editable(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return _editable(obj) and super().has_delete_permission(request, obj)
 
 
 class DimensionInline(_FrozenInlineMixin, admin.TabularInline):
@@ -86,13 +86,13 @@ class _FrozenAdminMixin(PolicyModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
+        return _editable(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return _editable(obj) and super().has_delete_permission(request, obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        super().save_related(request, form, formsets, change)
         obj = form.instance
         framework = obj if isinstance(obj, Framework) else obj.framework
         # An edited draft no longer matches its file: re-importing the file must replace it.

@@ -85,7 +85,7 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -154,9 +154,14 @@ def _describe_value(value: Any) -> str:
 def _schema_error(filename: str, error: SchemaError) -> CatalogError:
     parts = list(error.absolute_path)
     validator = error.validator
+    # ``iter_errors`` sets these on every error it yields; the stubs also allow them unset
+    # (``jsonschema._utils.Unset``), which only errors built by hand can be.
+    instance: Any = error.instance
+    schema: Any = error.schema
+    validator_value: Any = error.validator_value
     if validator == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        unknown = sorted(k for k in error.instance if k not in allowed)
+        allowed = set(schema.get("properties", {}))
+        unknown = sorted(k for k in instance if k not in allowed)
         return CatalogError(
             filename,
             format_path(parts + [unknown[0]] if len(unknown) == 1 else parts),
@@ -171,25 +176,25 @@ def _schema_error(filename: str, error: SchemaError) -> CatalogError:
             _("required key %(key)s is missing") % {"key": missing},
         )
     if validator == "type":
-        wanted = error.validator_value
+        wanted = validator_value
         wanted_list = wanted if isinstance(wanted, list) else [wanted]
         message = _("wrong type: expected %(expected)s, got %(value)s") % {
             "expected": _(" or ").join(str(_TYPE_NAMES.get(w, w)) for w in wanted_list),
-            "value": _describe_value(error.instance),
+            "value": _describe_value(instance),
         }
-        if "string" in wanted_list and isinstance(error.instance, int | float):
+        if "string" in wanted_list and isinstance(instance, int | float):
             message += " " + _("(put it in quotes)")
         return CatalogError(filename, format_path(parts), message)
     if validator == "enum":
-        allowed_values = error.validator_value
+        allowed_values = validator_value
         if parts[-2:-1] == ["evidence"]:
             message = _("unknown evidence method %(value)s; use one of %(allowed)s") % {
-                "value": _describe_value(error.instance),
+                "value": _describe_value(instance),
                 "allowed": ", ".join(EVIDENCE_CODES),
             }
         else:
             message = _("%(value)s is not one of %(allowed)s") % {
-                "value": _describe_value(error.instance),
+                "value": _describe_value(instance),
                 "allowed": ", ".join(str(v) for v in allowed_values),
             }
         return CatalogError(filename, format_path(parts), message)
@@ -197,14 +202,14 @@ def _schema_error(filename: str, error: SchemaError) -> CatalogError:
         return CatalogError(
             filename,
             format_path(parts),
-            _("must be %(expected)s") % {"expected": _describe_value(error.validator_value)},
+            _("must be %(expected)s") % {"expected": _describe_value(validator_value)},
         )
     if validator == "pattern":
         return CatalogError(
             filename,
             format_path(parts),
             _("%(value)s may hold only letters, digits, dots and dashes")
-            % {"value": _describe_value(error.instance)},
+            % {"value": _describe_value(instance)},
         )
     if validator in ("minimum", "maximum", "exclusiveMinimum", "minItems", "minLength"):
         message = {
@@ -217,7 +222,7 @@ def _schema_error(filename: str, error: SchemaError) -> CatalogError:
         return CatalogError(
             filename,
             format_path(parts),
-            message % {"value": _describe_value(error.instance), "limit": error.validator_value},
+            message % {"value": _describe_value(instance), "limit": validator_value},
         )
     if validator == "uniqueItems":
         return CatalogError(filename, format_path(parts), _("lists the same value twice"))
@@ -228,8 +233,14 @@ def _schema_error(filename: str, error: SchemaError) -> CatalogError:
 
 
 def to_decimal(value: Any) -> Decimal | None:
+    """An optional number of a document as a ``Decimal``; None stays None."""
     if value is None:
         return None
+    return Decimal(str(value))
+
+
+def required_decimal(value: int | float | str | Decimal) -> Decimal:
+    """A number the schema requires (never None) as a ``Decimal``."""
     return Decimal(str(value))
 
 
@@ -413,7 +424,7 @@ def _semantic_errors(doc: Document, filename: str) -> list[CatalogError]:
     dimension_sum = Decimal(0)
     dimensions_weighted = [d["weight"] is not None for d in doc["dimensions"]]
     for i, dimension in enumerate(doc["dimensions"]):
-        where = ["dimensions", i]
+        where: list[str | int] = ["dimensions", i]
         if total is None and dimension["weight"] is not None:
             error(where + ["weight"], _("a weight is given but the framework has no total_weight"))
         dimension_indicator_sum = Decimal(0)
@@ -464,8 +475,8 @@ def _semantic_errors(doc: Document, filename: str) -> list[CatalogError]:
     # Levels: ordered from the lowest, every threshold at least as strict as the one before.
     previous: Document | None = None
     for i, level in enumerate(doc["levels"]):
-        at: list[str | int] = ["levels", i]
-        if total is not None and to_decimal(level["min_total"]) > total:  # type: ignore[operator]
+        at = ["levels", i]
+        if total is not None and required_decimal(level["min_total"]) > total:
             error(
                 at + ["min_total"],
                 _("%(value)s is above the total weight %(total)s")

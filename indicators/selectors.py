@@ -7,6 +7,7 @@ of the evaluation office: only admins see them.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts import policy
@@ -15,12 +16,12 @@ from accounts.models import User
 from .models import Dimension, Framework, Indicator, VetoRule
 
 
-def _visible(user: User) -> Q:
+def _visible(user: User | AnonymousUser) -> Q:
     """Drafts for admins only; nothing for anonymous visitors (``policy.framework_scope``)."""
     return policy.framework_scope(user).q
 
 
-def framework_list(*, user: User) -> QuerySet[Framework]:
+def framework_list(*, user: User | AnonymousUser) -> QuerySet[Framework]:
     """The frameworks ``user`` may read, grouped by code, newest version first, with counts."""
     return (
         Framework.objects.filter(_visible(user))
@@ -48,7 +49,7 @@ def _tree_prefetches() -> list[Prefetch | str]:
     ]
 
 
-def framework_tree_queryset(*, user: User) -> QuerySet[Framework]:
+def framework_tree_queryset(*, user: User | AnonymousUser) -> QuerySet[Framework]:
     """Readable frameworks with the whole tree prefetched: a constant number of queries."""
     return (
         Framework.objects.filter(_visible(user))

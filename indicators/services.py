@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +26,7 @@ from .catalog import (
     catalog_parse,
     content_sha256,
     framework_document,
+    required_decimal,
     to_decimal,
 )
 from .models import (
@@ -224,7 +225,7 @@ def _write_tree(framework: Framework, doc: Document, *, sha: str, filename: str)
             code=lv["code"],
             name_zh=lv["name_zh"],
             name_en=lv["name_en"],
-            min_total=to_decimal(lv["min_total"]),
+            min_total=required_decimal(lv["min_total"]),
             min_dimension_share=to_decimal(lv["min_dimension_share"]),
             min_key_rating=lv["min_key_rating"],
         )
@@ -247,7 +248,7 @@ def _write_tree(framework: Framework, doc: Document, *, sha: str, filename: str)
         rule = TrustedPassRule(
             framework=framework,
             require_all_mandatory=p["require_all_mandatory"],
-            min_graded_share=to_decimal(p["min_graded_share"]),
+            min_graded_share=required_decimal(p["min_graded_share"]),
             min_graded_rating=p["min_graded_rating"],
             validity_months=p["validity_months"],
         )
@@ -255,10 +256,10 @@ def _write_tree(framework: Framework, doc: Document, *, sha: str, filename: str)
         rule.save()
 
 
-def _clean(obj: object, *, exclude: list[str]) -> None:
+def _clean(obj: models.Model, *, exclude: list[str]) -> None:
     # Foreign keys point at rows written a moment ago in this transaction: skipping their
     # existence checks saves one query per row; uniqueness is the database's job here.
-    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)  # type: ignore[attr-defined]
+    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 def _state_change(

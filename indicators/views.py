@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 
 from . import selectors, services
 from .catalog import CatalogInvalid, document_dump, framework_document
@@ -27,9 +28,9 @@ from .models import Framework
 from .templatetags.catalog_tags import bilingual
 
 
-def _require_admin(request: HttpRequest) -> User:
+def _require_admin(request: AuthenticatedRequest) -> User:
     """The user, if the policy lets them manage catalogs; 404 for everyone else."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if not policy.can(user, Action.CATALOG_MANAGE):
         raise Http404
     return user
@@ -43,8 +44,8 @@ def _get_framework_for_user(user: User, code: str, version: str) -> Framework:
 
 
 @login_required
-def framework_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def framework_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     frameworks = list(selectors.framework_list(user=user))
     return render(
         request,
@@ -83,8 +84,8 @@ def _weight_chart(framework: Framework) -> list[dict[str, Any]]:
 
 
 @login_required
-def framework_detail(request: HttpRequest, code: str, version: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def framework_detail(request: AuthenticatedRequest, code: str, version: str) -> HttpResponse:
+    user = request.user
     framework = _get_framework_for_user(user, code, version)
     chart = _weight_chart(framework)
     indicator_count = sum(len(d.indicators.all()) for d in framework.dimensions.all())
@@ -105,8 +106,8 @@ def framework_detail(request: HttpRequest, code: str, version: str) -> HttpRespo
 
 
 @login_required
-def framework_export(request: HttpRequest, code: str, version: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def framework_export(request: AuthenticatedRequest, code: str, version: str) -> HttpResponse:
+    user = request.user
     framework = _get_framework_for_user(user, code, version)
     response = HttpResponse(
         document_dump(framework_document(framework)), content_type="application/yaml"
@@ -117,7 +118,7 @@ def framework_export(request: HttpRequest, code: str, version: str) -> HttpRespo
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def framework_upload(request: HttpRequest) -> HttpResponse:
+def framework_upload(request: AuthenticatedRequest) -> HttpResponse:
     user = _require_admin(request)
     errors: list[str] = []
     form = CatalogUploadForm(request.POST or None, request.FILES or None)
@@ -147,7 +148,9 @@ def framework_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _state_change(request: HttpRequest, code: str, version: str, *, action: str) -> HttpResponse:
+def _state_change(
+    request: AuthenticatedRequest, code: str, version: str, *, action: str
+) -> HttpResponse:
     user = _require_admin(request)
     framework = _get_framework_for_user(user, code, version)
     if request.method == "POST":
@@ -171,19 +174,19 @@ def _state_change(request: HttpRequest, code: str, version: str, *, action: str)
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def framework_publish(request: HttpRequest, code: str, version: str) -> HttpResponse:
+def framework_publish(request: AuthenticatedRequest, code: str, version: str) -> HttpResponse:
     return _state_change(request, code, version, action="publish")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def framework_retire(request: HttpRequest, code: str, version: str) -> HttpResponse:
+def framework_retire(request: AuthenticatedRequest, code: str, version: str) -> HttpResponse:
     return _state_change(request, code, version, action="retire")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def framework_new_draft(request: HttpRequest, code: str, version: str) -> HttpResponse:
+def framework_new_draft(request: AuthenticatedRequest, code: str, version: str) -> HttpResponse:
     user = _require_admin(request)
     framework = _get_framework_for_user(user, code, version)
     form = NewDraftForm(request.POST or None)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.test import Client
+from pytest_django import Settings
 
 from accounts.models import Organisation, User
 from govcloud_eval.celery import app as celery_app
@@ -33,33 +34,31 @@ def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+def _fast_password_hashing(settings: Settings) -> None:
     # Real hashing costs ~0.25 s a user; the tests are not about its strength.
-    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
-        "django.contrib.auth.hashers.MD5PasswordHasher"
-    ]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def office(db: None) -> Organisation:
-    return OrganisationFactory(kind=Organisation.Kind.OFFICE, name="评估办公室")
+    return OrganisationFactory.create(kind=Organisation.Kind.OFFICE, name="评估办公室")
 
 
 @pytest.fixture
 def vendor_org(db: None) -> Organisation:
-    return OrganisationFactory(kind=Organisation.Kind.VENDOR, name="浪潮软件集团有限公司")
+    return OrganisationFactory.create(kind=Organisation.Kind.VENDOR, name="浪潮软件集团有限公司")
 
 
 @pytest.fixture
 def other_vendor_org(db: None) -> Organisation:
-    return OrganisationFactory(
+    return OrganisationFactory.create(
         kind=Organisation.Kind.VENDOR, name="北京京东叁佰陆拾度电子商务有限公司"
     )
 
 
 @pytest.fixture
 def government_org(db: None) -> Organisation:
-    return OrganisationFactory(
+    return OrganisationFactory.create(
         kind=Organisation.Kind.GOVERNMENT,
         name="济南市大数据局",
         division_code="370100",
@@ -69,7 +68,7 @@ def government_org(db: None) -> Organisation:
 
 @pytest.fixture
 def admin(office: Organisation) -> User:
-    return UserFactory(
+    return UserFactory.create(
         username="office_admin",
         role=User.Role.ADMIN,
         organisation=office,
@@ -80,28 +79,30 @@ def admin(office: Organisation) -> User:
 
 @pytest.fixture
 def assessor(office: Organisation) -> User:
-    return UserFactory(username="expert", role=User.Role.ASSESSOR, organisation=office)
+    return UserFactory.create(username="expert", role=User.Role.ASSESSOR, organisation=office)
 
 
 @pytest.fixture
 def vendor(vendor_org: Organisation) -> User:
-    return UserFactory(username="vendor_a", role=User.Role.VENDOR, organisation=vendor_org)
+    return UserFactory.create(username="vendor_a", role=User.Role.VENDOR, organisation=vendor_org)
 
 
 @pytest.fixture
 def outsider_vendor(other_vendor_org: Organisation) -> User:
     """A vendor of another organisation: must never see the first vendor's things."""
-    return UserFactory(username="vendor_b", role=User.Role.VENDOR, organisation=other_vendor_org)
+    return UserFactory.create(
+        username="vendor_b", role=User.Role.VENDOR, organisation=other_vendor_org
+    )
 
 
 @pytest.fixture
 def owner(government_org: Organisation) -> User:
-    return UserFactory(username="owner_a", role=User.Role.OWNER, organisation=government_org)
+    return UserFactory.create(username="owner_a", role=User.Role.OWNER, organisation=government_org)
 
 
 @pytest.fixture
 def auditor(office: Organisation) -> User:
-    return UserFactory(username="audit_a", role=User.Role.AUDITOR, organisation=office)
+    return UserFactory.create(username="audit_a", role=User.Role.AUDITOR, organisation=office)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib import admin as django_admin
@@ -25,6 +25,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from pytest_django import Settings
 
 from accounts.models import Organisation, User
 from assessments import services as workflow
@@ -47,6 +48,9 @@ from reports.scoring import services as scoring
 from tests.factories import UserFactory
 from tests.reports.certified.fixtures import signing_files, signing_key  # noqa: F401
 from tests.reports.conftest import score_completely
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 LOGIN = "login"
 ADMIN_LOGIN = "admin-login"
@@ -114,9 +118,9 @@ def build_world(
 
     default_catalogs_load(acting_user=None)
     framework = Framework.objects.get(kind=Framework.Kind.COMPREHENSIVE)
-    assessor = UserFactory(username="matrix_assessor", role=User.Role.ASSESSOR)
-    assessor2 = UserFactory(username="matrix_assessor2", role=User.Role.ASSESSOR)
-    assessor_other = UserFactory(username="matrix_unassigned", role=User.Role.ASSESSOR)
+    assessor = UserFactory.create(username="matrix_assessor", role=User.Role.ASSESSOR)
+    assessor2 = UserFactory.create(username="matrix_assessor2", role=User.Role.ASSESSOR)
+    assessor_other = UserFactory.create(username="matrix_unassigned", role=User.Role.ASSESSOR)
     today = timezone.localdate()
     campaign = workflow.campaign_create(
         name="矩阵测试评估",
@@ -161,9 +165,11 @@ def build_world(
         valid_until=None,
         acting_user=vendor,
     )
+    veto_rule = VetoRule.objects.filter(framework=framework).first()
+    assert veto_rule is not None
     finding = scoring.veto_finding_record(
         assessment=live,
-        veto_rule=VetoRule.objects.filter(framework=framework).first(),  # type: ignore[arg-type]
+        veto_rule=veto_rule,
         note="（测试）安全事件通报。",
         acting_user=admin,
     )
@@ -495,13 +501,20 @@ ADMIN_MODELS = {
 }
 
 
+def _admin_object(label: str) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"object_id": w.admin_objects[label].pk}
+
+
+def _admin_object_path(label: str) -> Callable[[World], str]:
+    app, model = label.split(".")
+    return lambda w: f"/admin/{app}/{model}/{w.admin_objects[label].pk}/"
+
+
 def _admin_model_probes() -> None:
     for label, (can_add, can_delete) in ADMIN_MODELS.items():
         app, model = label.split(".")
         # Framework and indicator change pages of a published version are read-only views.
-        obj: Callable[[World], dict[str, Any]] = lambda w, label=label: {  # noqa: E731
-            "object_id": w.admin_objects[label].pk
-        }
+        obj = _admin_object(label)
         PROBES[f"admin:{app}_{model}_changelist"] = Probe(admin_site(200))
         PROBES[f"admin:{app}_{model}_add"] = Probe(admin_site(200 if can_add else 403))
         PROBES[f"admin:{app}_{model}_history"] = Probe(admin_site(200), kwargs=obj)
@@ -510,10 +523,7 @@ def _admin_model_probes() -> None:
         )
         PROBES[f"admin:{app}_{model}_change"] = Probe(admin_site(200), kwargs=obj)
         PROBES[f"admin/{app}/{model}/<path:object_id>/"] = Probe(
-            admin_site(REDIRECT),
-            path=lambda w, label=label, app=app, model=model: (
-                f"/admin/{app}/{model}/{w.admin_objects[label].pk}/"
-            ),
+            admin_site(REDIRECT), path=_admin_object_path(label)
         )
 
 
@@ -541,7 +551,7 @@ def _patterns(
             yield route, route
 
 
-def _outcome(response: Any) -> Outcome:
+def _outcome(response: TestResponse) -> Outcome:
     if response.status_code == 302:
         location = response["Location"]
         if location.startswith("/admin/login/"):
@@ -575,27 +585,27 @@ def test_every_principal_gets_exactly_what_the_policy_allows_on_every_url(
     outsider_vendor: User,
     owner: User,
     signing_key: Path,  # noqa: F811
-    settings: Any,
+    settings: Settings,
 ) -> None:
     settings.VERIFY_RATE_LIMIT = 1_000_000
     world = build_world(admin, auditor, vendor, outsider_vendor, owner)
     clients = {principal: Client() for principal in PRINCIPALS}
-    mismatches = []
+    mismatches: list[str] = []
     requests = 0
     for key, _route in sorted(_patterns(get_resolver().url_patterns)):
         probe = PROBES[key]
         path = probe.path(world) if probe.path else reverse(key, kwargs=probe.kwargs(world))
         for principal in PRINCIPALS:
-            headers = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if probe.xhr else {}
+            headers = {"X-Requested-With": "XMLHttpRequest"} if probe.xhr else None
             client = clients[principal]
             if principal != "anonymous":
                 # Signed in afresh each time: an earlier probe may have signed out.
                 client.force_login(world.users[principal])
             with transaction.atomic():
                 if probe.method == "POST":
-                    response = client.post(path, probe.data(world), **headers)
+                    response = client.post(path, probe.data(world), headers=headers)
                 else:
-                    response = client.get(path, **headers)
+                    response = client.get(path, headers=headers)
                 transaction.set_rollback(True)
             requests += 1
             got = _outcome(response)

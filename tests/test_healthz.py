@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django import Settings
 
 from govcloud_eval import health
 
@@ -40,9 +41,9 @@ def test_healthz_says_harfbuzz_subsetting_is_missing_with_503(
 
 @pytest.mark.django_db
 def test_healthz_reports_eager_when_no_broker_is_configured(
-    client: Client, settings: pytest.FixtureRequest
+    client: Client, settings: Settings
 ) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # type: ignore[attr-defined]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
     body = client.get("/healthz").json()
 
@@ -50,11 +51,9 @@ def test_healthz_reports_eager_when_no_broker_is_configured(
 
 
 @pytest.mark.django_db
-def test_healthz_reports_an_unreachable_broker(
-    client: Client, settings: pytest.FixtureRequest
-) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # type: ignore[attr-defined]
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # type: ignore[attr-defined]
+def test_healthz_reports_an_unreachable_broker(client: Client, settings: Settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
 
     response = client.get("/healthz")
 

@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 import pytest
 import yaml
+from kombu import Queue
+from pytest_django import DjangoDbBlocker
 
 from govcloud_eval.celery import app as celery_app
 
@@ -56,7 +58,7 @@ def compose_command(service: str) -> list[str]:
 def queue_purge(queue: str) -> int:
     """Deletes the messages waiting in ``queue`` (as a flushed broker would); returns how many."""
     with celery_app.connection_for_write() as connection:
-        return int(connection.default_channel.queue_purge(queue) or 0)
+        return int(Queue(queue, channel=connection.default_channel).purge() or 0)
 
 
 class WorkerProcess:
@@ -167,7 +169,9 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[WorkerProcess]:
+def celery_worker(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[WorkerProcess]:
     from django.db import connection
 
     if celery_app.conf.broker_url.startswith("memory"):

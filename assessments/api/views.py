@@ -2,13 +2,24 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 from rest_framework import generics
+from rest_framework.request import Request
 
 from accounts import policy
+from accounts.models import User
 from accounts.policy import Action
 
 from .. import selectors
 from ..models import Answer, Assessment
 from .serializers import AssessmentDetailSerializer, AssessmentListSerializer
+
+
+def _visible_assessments(request: Request) -> QuerySet[Assessment]:
+    """The assessments the requesting user may see: none for an anonymous request, as the
+    policy would give it (the permission class refuses those before this is asked)."""
+    user = request.user
+    if not isinstance(user, User):
+        return Assessment.objects.none()
+    return selectors.assessment_list_for(user=user)
 
 
 class AssessmentList(generics.ListAPIView):
@@ -19,7 +30,7 @@ class AssessmentList(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Assessment]:
         return (
-            selectors.assessment_list_for(user=self.request.user)  # type: ignore[arg-type]
+            _visible_assessments(self.request)
             .select_related("campaign__framework")
             .order_by("-campaign__year", "campaign_id", "cloud__name", "id")
         )
@@ -31,7 +42,7 @@ class AssessmentDetail(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Assessment]:
         return (
-            selectors.assessment_list_for(user=self.request.user)  # type: ignore[arg-type]
+            _visible_assessments(self.request)
             .select_related("campaign__framework")
             .prefetch_related(
                 Prefetch(

@@ -219,4 +219,6 @@ def evidence_delete(*, evidence: Evidence, acting_user: User) -> None:
         },
     )
     current.delete()
-    transaction.on_commit(lambda: storage.delete(stored))
+    # The field is required: a stored row always has a name (the stubs allow None).
+    if stored:
+        transaction.on_commit(lambda: storage.delete(stored))

@@ -12,7 +12,7 @@ import codecs
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
 import olefile
 from django.core.exceptions import ValidationError
@@ -225,7 +225,7 @@ def _zip_kind(handle: IO[bytes]) -> str | None:
     try:
         # ZipFile leaves a file object it was given open; it needs only read, seek and tell.
         reader = _BudgetedReader(handle, ZIP_READ_BUDGET)
-        with zipfile.ZipFile(reader) as archive:  # type: ignore[arg-type]
+        with zipfile.ZipFile(reader) as archive:
             names = archive.namelist()
     # BadZipFile for a damaged or truncated archive, UnicodeDecodeError (a ValueError) for a
     # name flagged UTF-8 that is not, OSError for one over the budget or unreadable.
@@ -267,8 +267,10 @@ def _ole2_kind(handle: IO[bytes]) -> str:
     See ``OLE_READ_CAP`` for what olefile reads."""
     budget = min(OLE_READ_CAP, OLE_READ_BASE + _size_of(handle) // 64)
     try:
-        # OleFileIO leaves a file object it was given open.
-        with olefile.OleFileIO(_BudgetedReader(handle, budget)) as ole:
+        # OleFileIO leaves a file object it was given open. Its stubs ask for IO[bytes]; it uses
+        # only read, seek and tell, which the reader provides.
+        reader = cast(IO[bytes], _BudgetedReader(handle, budget))
+        with olefile.OleFileIO(reader) as ole:
             paths = ole.listdir(streams=True, storages=False)
         streams = {path[0] for path in paths if len(path) == 1}
     # olefile reports a damaged file with OleFileError (an OSError) when it notices, but a

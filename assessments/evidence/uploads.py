@@ -13,8 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    StopUpload,
+    TemporaryFileUploadHandler,
+)
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -40,6 +44,23 @@ def too_large_error(name: str, limit: int | None = None) -> ValidationError:
     )
 
 
+class EvidenceUploadedFile(TemporaryUploadedFile):
+    """A file streamed to a temporary file by ``EvidenceUploadHandler``, with what it learnt on
+    the way: ``evidence_sha256`` (set once complete) and ``client_name``, the name as sent."""
+
+    def __init__(
+        self,
+        name: str,
+        content_type: str | None,
+        charset: str | None,
+        content_type_extra: dict[str, bytes] | None,
+    ) -> None:
+        super().__init__(name, content_type, 0, charset, content_type_extra)
+        # ``name`` is shortened by Django when over 255 characters; this is kept as sent.
+        self.client_name = name
+        self.evidence_sha256 = ""
+
+
 class EvidenceUploadHandler(TemporaryFileUploadHandler):
     """Streams each uploaded file into a temporary file, computing its SHA-256 and size on the
     way, and stops the upload the moment a file grows past ``EVIDENCE_MAX_BYTES``.
@@ -50,6 +71,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
     """
 
     chunk_size = 256 * 1024
+    file: EvidenceUploadedFile
 
     def __init__(self, request: Any = None, limit: int | None = None) -> None:
         super().__init__(request)
@@ -60,7 +82,12 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self._received = 0
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
-        super().new_file(field_name, file_name, *args, **kwargs)
+        # What TemporaryFileUploadHandler.new_file does, with our file class: calling it would
+        # open a temporary file only to replace it.
+        FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
+        self.file = EvidenceUploadedFile(
+            file_name, self.content_type, self.charset, self.content_type_extra
+        )
         self.client_name = file_name
         self._hasher = hashlib.sha256()
         self._received = 0
@@ -76,11 +103,10 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self._hasher.update(raw_data)
         self.file.write(raw_data)
 
-    def file_complete(self, file_size: int) -> UploadedFile:
-        upload = super().file_complete(file_size)
-        upload.evidence_sha256 = self._hasher.hexdigest()  # type: ignore[attr-defined]
-        upload.client_name = self.client_name  # type: ignore[attr-defined]
-        return upload
+    def file_complete(self, file_size: int) -> EvidenceUploadedFile:
+        super().file_complete(file_size)  # rewinds ``self.file`` and records its size
+        self.file.evidence_sha256 = self._hasher.hexdigest()
+        return self.file
 
 
 def clean_file_name(name: str) -> str:

@@ -51,6 +51,8 @@ IDENTITY_SHEET = "_identity"
 FORMAT = "govcloud_eval/score-sheet/1"
 MET = "达标"
 NOT_MET = "未达标"
+# A mandatory item's saved decision as the sheet shows it; undecided (None) is a blank cell.
+_MET_TEXT: dict[bool | None, str] = {True: MET, False: NOT_MET}
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # A real sheet is tens of kilobytes; anything far larger is a mistake or a zip bomb.
@@ -126,6 +128,8 @@ def score_sheet_build(*, assignment: Assignment) -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
+    # A new workbook holds one worksheet, active; the stubs allow for a chart sheet or none.
+    assert isinstance(sheet, Worksheet)
     sheet.title = SHEET
     _write_top_block(sheet, assignment=assignment, framework=framework, rating_names=rating_names)
 
@@ -187,7 +191,7 @@ def score_sheet_build(*, assignment: Assignment) -> bytes:
         record = saved.get(indicator.pk)
         rubric = {level.rating: level.text_zh for level in indicator.rubric.all()}
         if indicator.is_mandatory:
-            value: Any = {True: MET, False: NOT_MET}.get(record.met) if record else None
+            value: Any = _MET_TEXT.get(record.met) if record else None
             mandatory.add(f"{RATING_COLUMN}{row}")
         else:
             value = record.rating if record else None
@@ -306,11 +310,13 @@ def _print_setup(sheet: Worksheet, *, last_letter: str, last_row: int) -> None:
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToPage = True  # sets sheet_properties.pageSetUpPr.fitToPage
     sheet.page_margins.left = sheet.page_margins.right = 0.4
     sheet.page_margins.top = sheet.page_margins.bottom = 0.6
-    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
-    sheet.oddFooter.right.text = "&A"
+    footer = sheet.oddFooter
+    assert footer is not None  # a new worksheet has an empty one
+    footer.center.text = "第 &P 页，共 &N 页"
+    footer.right.text = "&A"
 
 
 def _write_identity(workbook: Workbook, *, assignment: Assignment, framework: Framework) -> None:
@@ -358,10 +364,18 @@ def _cell(letter: str, row: int) -> str:
     return f"{SHEET}!{letter}{row}"
 
 
-def _read_identity(workbook: Any) -> dict[str, str] | None:
-    if IDENTITY_SHEET not in workbook.sheetnames:
+def _worksheet(workbook: Workbook, name: str) -> Worksheet | None:
+    """The worksheet called ``name``; None when there is none, or only a chart sheet."""
+    if name not in workbook.sheetnames:
         return None
-    identity = workbook[IDENTITY_SHEET]
+    sheet = workbook[name]
+    return sheet if isinstance(sheet, Worksheet) else None
+
+
+def _read_identity(workbook: Workbook) -> dict[str, str] | None:
+    identity = _worksheet(workbook, IDENTITY_SHEET)
+    if identity is None:
+        return None
     values = {
         _text(key): _text(value)
         for key, value in identity.iter_rows(min_col=1, max_col=2, values_only=True)
@@ -411,12 +425,13 @@ def score_sheet_parse(
         )
     if errors:
         raise ValidationError(errors)
-    if SHEET not in workbook.sheetnames:
+    sheet = _worksheet(workbook, SHEET)
+    if sheet is None:
         raise ValidationError(_("The workbook has no sheet named “%(sheet)s”.") % {"sheet": SHEET})
-    return _parse_rows(workbook[SHEET], framework=framework, indicators=indicators)
+    return _parse_rows(sheet, framework=framework, indicators=indicators)
 
 
-def _open(data: bytes) -> Any:
+def _open(data: bytes) -> Workbook:
     unreadable = ValidationError(
         _("The file is not an Excel workbook (.xlsx) or cannot be read. Upload the .xlsx file.")
     )

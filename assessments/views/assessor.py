@@ -6,15 +6,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy
-from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from indicators.models import Indicator
 
 from .. import selectors, services
@@ -27,23 +27,24 @@ from .common import (
 )
 
 
-def _get_assignment_for_user(request: HttpRequest, pk: int) -> tuple[Assessment, Assignment]:
+def _get_assignment_for_user(
+    request: AuthenticatedRequest, pk: int
+) -> tuple[Assessment, Assignment]:
     """The assessment and the requesting assessor's assignment on it; 404 for anyone else."""
-    user: User = request.user  # type: ignore[assignment]
-    assessment = selectors.assessment_get_for(user=user, pk=pk)
-    assignment = selectors.assignment_for(user=user, assessment=assessment)
+    assessment = selectors.assessment_get_for(user=request.user, pk=pk)
+    assignment = selectors.assignment_for(user=request.user, assessment=assessment)
     if assignment is None:
         raise Http404
     return assessment, assignment
 
 
 @login_required
-def score_page(request: HttpRequest, pk: int) -> HttpResponse:
+def score_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment, assignment = _get_assignment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
     ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
     assignment.assessment = assessment
-    can_score = policy.can(request.user, Action.RATING_SAVE, assignment)  # type: ignore[arg-type]
+    can_score = policy.can(request.user, Action.RATING_SAVE, assignment)
     missing = selectors.ratings_missing(assignment=assignment) if can_score else []
     return render(
         request,
@@ -67,7 +68,7 @@ def score_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def rating_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+def rating_save(request: AuthenticatedRequest, pk: int, indicator_id: int) -> HttpResponse:
     assessment, assignment = _get_assignment_for_user(request, pk)
     indicator = get_object_or_404(
         Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
@@ -82,7 +83,7 @@ def rating_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
             rating=parse_rating(request.POST.get("rating")),
             met=parse_met(request.POST.get("met")),
             rationale=request.POST.get("rationale", "").strip(),
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         ),
         progress=lambda: {"missing": len(selectors.ratings_missing(assignment=assignment))},
     )
@@ -90,10 +91,10 @@ def rating_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
 
 @login_required
 @require_POST
-def scores_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def scores_submit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _assessment, assignment = _get_assignment_for_user(request, pk)
     try:
-        services.assignment_submit(assignment=assignment, acting_user=request.user)  # type: ignore[arg-type]
+        services.assignment_submit(assignment=assignment, acting_user=request.user)
     except ValidationError as error:
         messages.error(
             request,
@@ -106,7 +107,7 @@ def scores_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment_add(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+def comment_add(request: AuthenticatedRequest, pk: int, indicator_id: int) -> HttpResponse:
     assessment, _assignment = _get_assignment_for_user(request, pk)
     indicator = get_object_or_404(
         Indicator, pk=indicator_id, framework_id=assessment.campaign.framework_id
@@ -116,7 +117,7 @@ def comment_add(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
             assessment=assessment,
             indicator=indicator,
             text=request.POST.get("text", ""),
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         )
     except ValidationError as error:
         for message in error.messages:

@@ -13,10 +13,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from accounts import policy
 from accounts.divisions import division_lookup
 from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from indicators.models import Framework, Indicator
 
 from .. import selectors, services
@@ -36,7 +38,7 @@ from ..forms import (
     StateForm,
     add_service_error,
 )
-from ..models import Assessment, Campaign, Cloud
+from ..models import Assessment, Campaign, Cloud, Settlement
 
 View = Callable[..., HttpResponse]
 
@@ -51,7 +53,7 @@ def post_only(view: View) -> View:
     return wrapper
 
 
-def _posted(request: HttpRequest) -> Any:
+def _posted(request: HttpRequest) -> QueryDict | None:
     """The posted data, or None on GET: an empty POST is still a submission to validate."""
     return request.POST if request.method == "POST" else None
 
@@ -80,8 +82,8 @@ def _rating_choices(framework: Framework) -> list[tuple[str, str]]:
 
 
 @policy.requires(Action.CAMPAIGN_VIEW)
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def campaign_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     campaigns = list(selectors.campaign_list_with_progress(user=user))
     return render(
         request,
@@ -91,8 +93,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 @policy.requires(Action.CAMPAIGN_CREATE)
-def campaign_create(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def campaign_create(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     form = CampaignForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -121,7 +123,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 
 # The button that moves a campaign on, and what it asks before doing so.
-_NEXT_STATE: dict[str, tuple[str, Any, Any]] = {
+_NEXT_STATE: dict[str, tuple[str, Promise, Promise]] = {
     Campaign.State.DRAFT: (
         Campaign.State.OPEN,
         gettext_lazy("Open for submissions"),
@@ -164,9 +166,9 @@ def _progress_bars(progress: dict[str, int]) -> list[dict[str, Any]]:
 
 
 @policy.requires(Action.CAMPAIGN_VIEW)
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The cockpit: state, progress, the completeness heat map, overdue items, assessments."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     campaign = selectors.campaign_get_for(user=user, pk=pk)
     progress = selectors.campaign_progress(campaign=campaign)
     heatmap = selectors.campaign_heatmap(campaign=campaign)
@@ -196,8 +198,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @policy.requires(Action.CAMPAIGN_SET_STATE)
 @post_only
-def campaign_set_state(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def campaign_set_state(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     campaign = selectors.campaign_get_for(user=user, pk=pk)
     form = StateForm(request.POST)
     if not form.is_valid():
@@ -242,8 +244,8 @@ def _cloud_groups(clouds: list[Cloud]) -> list[tuple[str, list[tuple[int, str]]]
 
 
 @policy.requires(Action.CAMPAIGN_ADD_CLOUDS)
-def campaign_add_clouds(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def campaign_add_clouds(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     campaign = selectors.campaign_get_for(user=user, pk=pk)
     clouds = list(selectors.clouds_not_in_campaign(campaign=campaign))
     groups = _cloud_groups(clouds)
@@ -277,7 +279,7 @@ def campaign_add_clouds(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": campaign,
             "form": form,
             "groups": groups,
-            "chosen": {str(v) for v in (form.data.getlist("clouds") if form.is_bound else [])},
+            "chosen": {str(v) for v in (request.POST.getlist("clouds") if form.is_bound else [])},
             "open_for_clouds": policy.can(user, Action.CAMPAIGN_ADD_CLOUDS, campaign),
         },
         status=status,
@@ -308,9 +310,9 @@ def _assign_choices(
 
 
 @policy.requires(Action.ASSIGNMENT_CREATE)
-def assessment_assessors(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_assessors(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Assign assessors to one assessment, seeing who is in conflict of interest and why."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     assigned = list(assessment.assignments.select_related("assessor", "assessor__organisation"))
     assigned_ids = {a.assessor_id for a in assigned}
@@ -372,20 +374,20 @@ def _rating_text(indicator: Indicator, rating: Any, met: bool | None, names: dic
 
 
 def _settle_form(
-    indicator: Indicator, choices: list[tuple[str, str]], settlement: Any
+    indicator: Indicator, choices: list[tuple[str, str]], settlement: Settlement | None
 ) -> SettleForm:
     initial: dict[str, Any] = {}
     if settlement is not None:
         initial = {
             "rating": settlement.rating,
-            "met": {True: "yes", False: "no"}.get(settlement.met, ""),
+            "met": {None: "", True: "yes", False: "no"}[settlement.met],
             "reason": settlement.reason,
         }
     return SettleForm(indicator=indicator, rating_choices=choices, initial=initial)
 
 
 def _review_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     assessment: Assessment,
     *,
     settle_form: SettleForm | None = None,
@@ -396,7 +398,7 @@ def _review_page(
     choices = _rating_choices(framework)
     names = dict(choices)
     assignments, review_rows = selectors.assessment_review_rows(assessment=assessment)
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     can_settle = policy.can(user, Action.ASSESSMENT_SETTLE, assessment)
     rows = []
     for row in review_rows:
@@ -462,16 +464,16 @@ def _review_page(
 
 
 @policy.requires(Action.ASSESSMENT_REVIEW)
-def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     return _review_page(request, assessment)
 
 
 @policy.requires(Action.ASSESSMENT_SETTLE)
 @post_only
-def assessment_settle(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_settle(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     indicators = {i.pk: i for i in selectors.indicators_of(assessment=assessment)}
     try:
@@ -507,8 +509,8 @@ def _review_url(assessment: Assessment) -> str:
 
 @policy.requires(Action.ASSESSMENT_RETURN)
 @post_only
-def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_return(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     form = ReturnForm(request.POST)
     if form.is_valid():
@@ -530,8 +532,8 @@ def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
 
 @policy.requires(Action.ASSESSMENT_APPROVE)
 @post_only
-def assessment_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
     try:
         services.assessment_approve(assessment=assessment, acting_user=user)

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -53,6 +52,7 @@ def indicator_blocks(
     if comments_returned_only:
         comment_qs = comment_qs.filter(returned_at__isnull=False)
     for comment in comment_qs.select_related("author"):
+        assert comment.indicator_id is not None  # filtered above
         comments.setdefault(comment.indicator_id, []).append(comment)
     blocks: list[DimensionBlock] = []
     for indicator in indicators:
@@ -117,7 +117,7 @@ def autosave_response(
     *,
     indicator: Indicator,
     page_url: str,
-    save: Callable[[], models.Model],
+    save: Callable[[], Answer | Rating],
     progress: Callable[[], dict[str, Any]],
 ) -> HttpResponse:
     """Runs one autosave (an answer or a rating) and replies in kind.
@@ -138,7 +138,7 @@ def autosave_response(
             messages.error(request, f"{indicator.code}: {message}")
         return redirect(back)
     if wants_json(request):
-        saved_at = timezone.localtime(saved.updated_at).strftime("%H:%M:%S")  # type: ignore[attr-defined]
+        saved_at = timezone.localtime(saved.updated_at).strftime("%H:%M:%S")
         return json_ok(saved_at=saved_at, **progress())
     messages.success(request, _("%(code)s saved.") % {"code": indicator.code})
     return redirect(back)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.requests import AuthenticatedRequest
 from indicators.models import Indicator
 
 from .. import selectors
@@ -43,8 +43,8 @@ from ..models import Assessment, Evidence
 from .common import wants_json
 
 
-def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
-    return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+def _get_assessment_for_user(request: AuthenticatedRequest, pk: int) -> Assessment:
+    return selectors.assessment_get_for(user=request.user, pk=pk)
 
 
 def _back(
@@ -92,7 +92,7 @@ def _parse_date(raw: str | None, label: str) -> datetime.date | None:
 @login_required
 @csrf_exempt  # checked by _evidence_upload, once our upload handler is in place
 @require_POST
-def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+def evidence_upload(request: AuthenticatedRequest, pk: int, indicator_id: int) -> HttpResponse:
     """Receives one file (field ``file``) for one indicator, with optional ``issued_on`` and
     ``valid_until``. Answers JSON to XMLHttpRequest (201 with the new row, or 400/403 with
     ``errors``), otherwise redirects back with a message.
@@ -106,7 +106,7 @@ def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpRes
     )
     refusal = evidence_services.evidence_upload_refusal(
         assessment=assessment,
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
     )
     if refusal is not None:
         return _refuse(request, pk, [refusal], status=403, read_body=False)
@@ -128,7 +128,7 @@ def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpRes
 
 @csrf_protect
 def _evidence_upload(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     assessment: Assessment,
     indicator: Indicator,
     handler: evidence_uploads.EvidenceUploadHandler,
@@ -150,7 +150,7 @@ def _evidence_upload(
             upload=upload,
             issued_on=issued_on,
             valid_until=valid_until,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         )
     except PermissionDenied as error:
         upload.close()
@@ -240,19 +240,19 @@ def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
 
 @login_required
 @require_GET
-def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
-    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+def evidence_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
+    item = selectors.evidence_get_for(user=request.user, pk=pk)
     return _serve(item, inline=False)
 
 
 @login_required
 @require_GET
-def evidence_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
+def evidence_preview(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """PDFs and images, inline, for anyone who may download them (``evidence.view``); other
     types are downloads only. The pages offer the preview to those who review evidence
     (``evidence.preview``: assessors, owners, admins); the vendor, who uploaded the files, is
     offered downloads."""
-    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+    item = selectors.evidence_get_for(user=request.user, pk=pk)
     if not evidence_selectors.is_previewable(item):
         raise Http404
     return _serve(item, inline=True)
@@ -264,12 +264,12 @@ def evidence_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @login_required
 @require_POST
-def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.evidence_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+def evidence_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    item = selectors.evidence_get_for(user=request.user, pk=pk)
     try:
         evidence_services.evidence_delete(
             evidence=item,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         )
     except PermissionDenied as error:
         return _refuse(request, item.assessment_id, [str(error)], status=403)
@@ -287,10 +287,9 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def evidence_list(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Every indicator with its evidence files: an inventory with checksums and validity for
     assessors and owners, and a place to upload for the vendor."""
-    user: User = request.user  # type: ignore[assignment]
     assessment = _get_assessment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
     by_indicator = selectors.evidence_by_indicator(assessment=assessment)
@@ -307,7 +306,7 @@ def evidence_list(request: HttpRequest, pk: int) -> HttpResponse:
             "total_size": sum(item.size for item in files),
             "expiring": evidence_selectors.evidence_expiring(assessment=assessment),
             "can_upload": evidence_services.evidence_upload_refusal(
-                assessment=assessment, user=user
+                assessment=assessment, user=request.user
             )
             is None,
             "reference_date": assessment.campaign.evidence_reference_date,

@@ -11,14 +11,14 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.requests import AuthenticatedRequest
 
 from .. import selectors
 from ..models import Assessment, Assignment
@@ -29,10 +29,11 @@ from ..scoresheet.workbook import CONTENT_TYPE, score_sheet_build, score_sheet_f
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
-def _get_assignment_for_user(request: HttpRequest, pk: int) -> tuple[Assessment, Assignment]:
-    user: User = request.user  # type: ignore[assignment]
-    assessment = selectors.assessment_get_for(user=user, pk=pk)
-    assignment = selectors.assignment_for(user=user, assessment=assessment)
+def _get_assignment_for_user(
+    request: AuthenticatedRequest, pk: int
+) -> tuple[Assessment, Assignment]:
+    assessment = selectors.assessment_get_for(user=request.user, pk=pk)
+    assignment = selectors.assignment_for(user=request.user, assessment=assessment)
     if assignment is None:
         raise Http404
     assignment.assessment = assessment
@@ -50,7 +51,7 @@ def _attachment(filename: str, fallback: str) -> str:
 
 @login_required
 @require_GET
-def score_sheet_download(request: HttpRequest, pk: int) -> HttpResponse:
+def score_sheet_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment, assignment = _get_assignment_for_user(request, pk)
     response = HttpResponse(score_sheet_build(assignment=assignment), content_type=CONTENT_TYPE)
     response["Content-Disposition"] = _attachment(
@@ -63,20 +64,20 @@ def score_sheet_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def score_sheet_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def score_sheet_upload(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment, assignment = _get_assignment_for_user(request, pk)
     upload = request.FILES.get("sheet")
     errors: list[str]
     if upload is None:
         errors = [_("Choose the score sheet (.xlsx) to upload.")]
-    elif upload.size > MAX_UPLOAD_BYTES:
+    elif (upload.size or 0) > MAX_UPLOAD_BYTES:  # the request parser always sets the size
         errors = [_("The file is larger than 5 MB; a score sheet is much smaller.")]
     else:
         try:
             saved = score_sheet_import(
                 assignment=assignment,
                 data=upload.read(),
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
             )
         except ValidationError as exc:
             errors = exc.messages

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy
-from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from indicators.models import Indicator
 
 from .. import selectors, services
@@ -30,13 +30,13 @@ from .common import (
 )
 
 
-def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
-    return selectors.assessment_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+def _get_assessment_for_user(request: AuthenticatedRequest, pk: int) -> Assessment:
+    return selectors.assessment_get_for(user=request.user, pk=pk)
 
 
 @policy.requires(Action.ASSESSMENT_LIST)
-def assessment_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     assessments = (
         selectors.assessment_list_for(user=user)
         .select_related("campaign__framework")
@@ -59,8 +59,8 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
 
 
 @policy.requires(Action.ASSESSMENT_VIEW)
-def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assessment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     assessment = _get_assessment_for_user(request, pk)
     indicators = selectors.indicators_of(assessment=assessment)
     is_vendor = policy.can(user, Action.ASSESSMENT_SUBMIT, assessment)
@@ -98,7 +98,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
+def answer_save(request: AuthenticatedRequest, pk: int, indicator_id: int) -> HttpResponse:
     """Autosave (JSON) or plain form post of one indicator's answer."""
     assessment = _get_assessment_for_user(request, pk)
     indicator = get_object_or_404(
@@ -123,7 +123,7 @@ def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
             self_met=parse_met(request.POST.get("self_met")),
             value=parse_value(request.POST.get("value")),
             explanation=request.POST.get("explanation", "").strip(),
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         ),
         progress=progress,
     )
@@ -131,10 +131,10 @@ def answer_save(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespons
 
 @login_required
 @require_POST
-def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_submit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = _get_assessment_for_user(request, pk)
     try:
-        services.assessment_submit(assessment=assessment, acting_user=request.user)  # type: ignore[arg-type]
+        services.assessment_submit(assessment=assessment, acting_user=request.user)
     except policy.Denied:
         raise Http404 from None
     except ValidationError as error:

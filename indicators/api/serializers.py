@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import Model
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from indicators.models import (
     Dimension,
@@ -78,7 +80,9 @@ class LevelRuleSerializer(serializers.ModelSerializer):
 
 
 class VetoRuleSerializer(serializers.ModelSerializer):
-    cap_level = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    cap_level: serializers.SlugRelatedField[LevelRule] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = VetoRule
@@ -101,7 +105,15 @@ class TrustedPassRuleSerializer(serializers.ModelSerializer):
 class FrameworkUrlField(serializers.HyperlinkedIdentityField):
     """The API address of one version: ``/api/v1/frameworks/{code}/{version}/``."""
 
-    def get_url(self, obj, view_name, request, format):  # type: ignore[no-untyped-def]  # noqa: A002
+    def get_url(
+        self,
+        obj: Model,
+        view_name: str,
+        request: Request,
+        format: str | None,  # noqa: A002
+    ) -> str:
+        # Declared on framework serializers only: the object is always a Framework.
+        assert isinstance(obj, Framework)
         return self.reverse(
             view_name,
             kwargs={"code": obj.code, "version": obj.version},

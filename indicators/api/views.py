@@ -20,7 +20,7 @@ class FrameworkListView(generics.ListAPIView):
     serializer_class = FrameworkSummarySerializer
 
     def get_queryset(self) -> QuerySet[Framework]:
-        return selectors.framework_list(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.framework_list(user=self.request.user)
 
 
 class FrameworkDetailView(generics.RetrieveAPIView):
@@ -30,7 +30,7 @@ class FrameworkDetailView(generics.RetrieveAPIView):
     serializer_class = FrameworkDetailSerializer
 
     def get_queryset(self) -> QuerySet[Framework]:
-        return selectors.framework_tree_queryset(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.framework_tree_queryset(user=self.request.user)
 
     def get_object(self) -> Framework:
         framework = generics.get_object_or_404(

@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from indicators.catalog import canonical_number
 from indicators.models import EvidenceMethod, Framework, LevelRule
@@ -82,4 +83,28 @@ def level_rule_text(level: LevelRule, framework: Framework) -> str:
     return _("%(level)s: %(conditions)s") % {
         "level": bilingual(level, "name"),
         "conditions": _(", ").join(conditions),
+    }
+
+
+# A level check of a score breakdown (``reports.scoring.engine.LevelCheck``) in words, with the
+# figure it was judged on: the same sentence on the score page and in the certified report.
+_LEVEL_CHECK_TEXT = {
+    "min_total": _lazy("Total at least %(required)s (is %(actual)s)"),
+    "min_dimension_share": _lazy(
+        "Every dimension at least %(required)s%% of its weight (lowest %(actual)s%%)"
+    ),
+    "min_key_rating": _lazy("Every key indicator rated at least %(required)s (lowest %(actual)s)"),
+}
+
+
+@register.filter
+def level_check_text(check: dict[str, Any]) -> str:
+    """``{{ check|level_check_text }}``: "总分不低于 75（实得 74.89）"."""
+    text = _LEVEL_CHECK_TEXT.get(check.get("rule", ""))
+    if text is None:
+        return str(check.get("rule", ""))
+    actual = check.get("actual")
+    return str(text) % {
+        "required": number(check.get("required")),
+        "actual": actual if actual not in (None, "") else "—",
     }

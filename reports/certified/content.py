@@ -15,7 +15,7 @@ from assessments.models import Assessment, Rating, Settlement
 from reports.scoring.models import ScoreResult
 
 from .models import Report
-from .pdf import ReportContent
+from .pdf import AssessorNote, EvidenceRef, ReportContent, SettlementNote
 
 
 def verification_code_display(code: str) -> str:
@@ -52,7 +52,7 @@ def report_content_build(
     SHA-256, the assessors and the approver."""
     cloud = assessment.cloud
     framework = assessment.campaign.framework
-    notes: dict[str, list] = {}
+    notes: dict[str, list[AssessorNote]] = {}
     ratings = (
         Rating.objects.filter(assignment__assessment=assessment)
         .select_related("assignment__assessor")
@@ -67,7 +67,7 @@ def report_content_build(
                 "rationale": rating.rationale,
             }
         )
-    settlements = {
+    settlements: dict[str, SettlementNote] = {
         str(s.indicator_id): {
             "rating": str(s.rating) if s.rating is not None else None,
             "met": s.met,
@@ -76,7 +76,7 @@ def report_content_build(
         }
         for s in Settlement.objects.filter(assessment=assessment).select_related("settled_by")
     }
-    evidence: dict[str, list] = {}
+    evidence: dict[str, list[EvidenceRef]] = {}
     for item in evidence_current(assessment=assessment).order_by(
         "indicator_id", "original_name", "version"
     ):

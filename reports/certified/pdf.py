@@ -67,13 +67,19 @@ class CampaignRef(TypedDict):
     year: int
 
 
+class RatingName(TypedDict):
+    rating: int
+    name_zh: str  # "未达标"
+    name_en: str
+
+
 class FrameworkRef(TypedDict):
     code: str
     version: str
     kind: str
     name_zh: str
     name_en: str
-    rating_names: list[dict[str, Any]]  # [{"rating": 0, "name_zh": "未达标", "name_en": …}]
+    rating_names: list[RatingName]
 
 
 class ScoreRef(TypedDict):
@@ -224,10 +230,11 @@ def report_html(content: ReportContent) -> str:
 _LOCAL = threading.local()
 
 
-def _fonts_and_stylesheet():  # type: ignore[no-untyped-def]
+def _fonts_and_stylesheet() -> tuple[Any, Any]:
     """One font configuration and parsed print stylesheet per thread, reused across renders
     (creating them costs about a tenth of a render). The stylesheet declares no @font-face, so
     nothing of one document stays in them."""
+    # (weasyprint FontConfiguration, weasyprint CSS): WeasyPrint ships no types, so Any.
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 

@@ -96,17 +96,20 @@ def report_render(*, report_id: int) -> RenderOutcome:
         return RenderOutcome("failed", error)
     sha256 = hashlib.sha256(data).hexdigest()
     report.file.save(f"{report.number}.pdf", ContentFile(data), save=False)
+    # ``FieldFile.save`` sets the name the storage chose; it is never None afterwards.
+    stored_name = report.file.name
+    assert stored_name is not None
     with transaction.atomic():
         changed = Report.objects.filter(pk=report_id, state=Report.State.RENDERING).update(
             state=Report.State.READY,
-            file=report.file.name,
+            file=stored_name,
             sha256=sha256,
             size=len(data),
             rendered_at=timezone.now(),
         )
         if changed != 1:
             # Someone else finished first (we were taken for dead): keep theirs, drop ours.
-            transaction.on_commit(lambda: report.file.storage.delete(report.file.name))
+            transaction.on_commit(lambda: report.file.storage.delete(stored_name))
             return RenderOutcome("skipped")
         audit_record(
             action="reports.report.rendered",

@@ -48,11 +48,13 @@ def signing_config() -> SigningConfig:
     return SigningConfig(Path(key), Path(cert), passphrase.encode() if passphrase else None)
 
 
-_SIGNERS: dict[tuple[str, str, float, float], object] = {}
+# Values are pyHanko ``SimpleSigner``s; pyHanko ships no types, so they are ``Any`` here.
+_SIGNERS: dict[tuple[str, str, float, float], Any] = {}
 _LOCK = Lock()
 
 
-def _signer(config: SigningConfig):  # type: ignore[no-untyped-def]
+def _signer(config: SigningConfig) -> Any:
+    """The pyHanko ``SimpleSigner`` of ``config`` (``Any``: pyHanko ships no types)."""
     from pyhanko.sign import signers
 
     for path, name in (
@@ -105,7 +107,8 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str = "") -> bytes:
         reason=reason or None,
         location=location or None,
     )
-    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))  # type: ignore[arg-type]
+    # Without an output stream, pyHanko writes the signed document to a new BytesIO.
+    out: io.BytesIO = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))
     return out.getvalue()
 
 

@@ -25,18 +25,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 
 from . import ratelimit, selectors, services
 from .models import Report
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _report_manager(request: HttpRequest) -> User:
+def _report_manager(request: AuthenticatedRequest) -> User:
     """The user, if the policy lets them issue and manage reports; 404 for everyone else."""
-    user = _user(request)
+    user = request.user
     if not policy.can(user, Action.REPORT_MANAGE):
         raise Http404
     return user
@@ -57,14 +54,14 @@ def _back(request: HttpRequest, assessment_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def assessment_reports(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = selectors.assessment_for_reports(user=_user(request), pk=pk)
+def assessment_reports(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    assessment = selectors.assessment_for_reports(user=request.user, pk=pk)
     return render(request, "certified/assessment_reports.html", {"assessment": assessment})
 
 
 @login_required
 @require_POST
-def report_issue(request: HttpRequest, pk: int) -> HttpResponse:
+def report_issue(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = _report_manager(request)
     assessment = selectors.assessment_for_reports(user=user, pk=pk)
     if request.POST.get("confirm") != "yes":
@@ -88,8 +85,8 @@ def report_issue(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def report_download(request: HttpRequest, pk: int) -> HttpResponse:
-    report = selectors.report_get_for(user=_user(request), pk=pk)
+def report_download(request: AuthenticatedRequest, pk: int) -> FileResponse:
+    report = selectors.report_get_for(user=request.user, pk=pk)
     if not report.is_ready:
         raise Http404
     response = FileResponse(
@@ -103,10 +100,10 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _report_action(
-    action: Callable[[Report, User, HttpRequest], str],
-) -> Callable[[HttpRequest, int], HttpResponse]:
+    action: Callable[[Report, User, AuthenticatedRequest], str],
+) -> Callable[[AuthenticatedRequest, int], HttpResponse]:
     @wraps(action)
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
+    def view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         user = _report_manager(request)
         report = selectors.report_get_for(user=user, pk=pk)
         try:
@@ -121,7 +118,7 @@ def _report_action(
 
 
 @_report_action
-def report_reissue(report: Report, user: User, request: HttpRequest) -> str:
+def report_reissue(report: Report, user: User, request: AuthenticatedRequest) -> str:
     new = services.report_reissue(
         report=report, reason=request.POST.get("reason", ""), acting_user=user
     )
@@ -132,7 +129,7 @@ def report_reissue(report: Report, user: User, request: HttpRequest) -> str:
 
 
 @_report_action
-def report_revoke(report: Report, user: User, request: HttpRequest) -> str:
+def report_revoke(report: Report, user: User, request: AuthenticatedRequest) -> str:
     if request.POST.get("confirm") != "yes":
         raise ValidationError(_("Confirm that the report is to be revoked."))
     services.report_revoke(report=report, reason=request.POST.get("reason", ""), acting_user=user)
@@ -140,7 +137,7 @@ def report_revoke(report: Report, user: User, request: HttpRequest) -> str:
 
 
 @_report_action
-def report_retry(report: Report, user: User, request: HttpRequest) -> str:
+def report_retry(report: Report, user: User, request: AuthenticatedRequest) -> str:
     services.report_render_retry(report=report, acting_user=user)
     return _("Report %(number)s is being rendered again.") % {"number": report.number}
 

@@ -28,6 +28,7 @@ from indicators.templatetags.catalog_tags import is_chinese
 from reports.scoring.charts import Radar, radar_for
 
 from .charts import BarChart, bar_chart
+from .snapshot import DimensionShare, LevelName, Snapshot, SnapshotEntry
 
 BULLETIN_STYLESHEET = Path(settings.BASE_DIR) / "templates" / "rankings" / "pdf" / "bulletin.css"
 
@@ -45,7 +46,7 @@ class Change:
 
 @dataclass
 class ShownEntry:
-    raw: dict[str, Any]
+    raw: SnapshotEntry
     name: str
     position: int
     tied: bool
@@ -71,7 +72,7 @@ class ShownEntry:
         )
 
     @property
-    def dimensions(self) -> list[dict[str, Any]]:
+    def dimensions(self) -> list[DimensionShare]:
         return self.raw.get("dimensions", [])
 
 
@@ -99,7 +100,7 @@ class ShownAward:
 
 @dataclass
 class Presentation:
-    snapshot: dict[str, Any]
+    snapshot: Snapshot
     title: str
     ranked: bool  # scores shown
     pools: list[ShownPool]
@@ -116,7 +117,7 @@ class Presentation:
         return self.snapshot.get("kind") == "awards"
 
 
-def _level_name(level: dict[str, Any] | None) -> str:
+def _level_name(level: LevelName | None) -> str:
     if not level:
         return ""
     chinese = level.get("name_zh", "")
@@ -124,7 +125,7 @@ def _level_name(level: dict[str, Any] | None) -> str:
 
 
 def _pool_label(code: str) -> str:
-    labels = {
+    labels: dict[str, str] = {
         Cloud.Level.PROVINCIAL: _("Provincial clouds"),
         Cloud.Level.MUNICIPAL: _("Municipal clouds"),
     }
@@ -135,34 +136,38 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
 
 
-def _change(entry: dict[str, Any]) -> Change | None:
+def _level_code(level: LevelName | None) -> str | None:
+    return level.get("code") if level else None
+
+
+def _change(entry: SnapshotEntry) -> Change | None:
     old = entry.get("previous_year")
     if not old:
         return None
     total, old_total = _decimal(entry.get("total")), _decimal(old.get("total"))
-    old_level = old.get("level") or {}
+    old_level = old.get("level")
     return Change(
         previous_position=old["position"],
         previous_level=_level_name(old_level),
-        level_changed=old_level.get("code") != (entry.get("level") or {}).get("code"),
+        level_changed=_level_code(old_level) != _level_code(entry.get("level")),
         moved=old["position"] - entry["position"],
         delta_total=(total - old_total) if total is not None and old_total is not None else None,
     )
 
 
-def _shown(entry: dict[str, Any]) -> ShownEntry:
+def _shown(entry: SnapshotEntry) -> ShownEntry:
     name = entry["cloud"]
     if not is_chinese() and entry.get("cloud_en"):
         name = entry["cloud_en"]
     code = entry.get("verification_code")
-    level = entry.get("level") or {}
+    level = entry.get("level")
     return ShownEntry(
         raw=entry,
         name=name,
         position=entry["position"],
         tied=entry["tied"],
         level=_level_name(level),
-        level_rank=int(level.get("rank", -1)),
+        level_rank=int(level.get("rank", -1)) if level else -1,
         total=_decimal(entry.get("total")),
         division_code=entry.get("division_code", ""),
         vendors=entry.get("vendors", []),
@@ -177,7 +182,7 @@ def _date(iso: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(iso) if iso else None
 
 
-def presentation(snapshot: dict[str, Any], *, charts: bool = True) -> Presentation:
+def presentation(snapshot: Snapshot, *, charts: bool = True) -> Presentation:
     """What the page and the bulletin show, in the active language."""
     ranked = snapshot.get("public_form") == "ranked"
     pools = []
@@ -199,8 +204,8 @@ def presentation(snapshot: dict[str, Any], *, charts: bool = True) -> Presentati
         ShownAward(award["vendor"], [_shown(e) for e in award["entries"]])
         for award in snapshot.get("awards", [])
     ]
-    notice = snapshot.get("notice") or {}
-    previous = snapshot.get("previous_year") or {}
+    notice = snapshot.get("notice")
+    previous = snapshot.get("previous_year")
     published = snapshot.get("published_at", "")
     return Presentation(
         snapshot=snapshot,
@@ -210,9 +215,9 @@ def presentation(snapshot: dict[str, Any], *, charts: bool = True) -> Presentati
         awards=awards,
         min_level=_level_name(snapshot.get("min_level")),
         tie_break=snapshot.get("tie_break", []),
-        notice_starts=_date(notice.get("starts_on")),
-        notice_ends=_date(notice.get("ends_on")),
-        previous_year=previous.get("year"),
+        notice_starts=_date(notice.get("starts_on")) if notice else None,
+        notice_ends=_date(notice.get("ends_on")) if notice else None,
+        previous_year=previous.get("year") if previous else None,
         published_on=date_format(
             timezone.localtime(datetime.datetime.fromisoformat(published)).date(), "DATE_FORMAT"
         )
@@ -225,7 +230,7 @@ def presentation(snapshot: dict[str, Any], *, charts: bool = True) -> Presentati
 # Tables
 
 
-def table(snapshot: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+def table(snapshot: Snapshot) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the list in the active language; the totals only in the ranked
     form."""
     shown = presentation(snapshot, charts=False)
@@ -270,7 +275,7 @@ def table(snapshot: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def csv_bytes(snapshot: dict[str, Any]) -> bytes:
+def csv_bytes(snapshot: Snapshot) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
     header, rows = table(snapshot)
     out = io.StringIO()
@@ -281,13 +286,16 @@ def csv_bytes(snapshot: dict[str, Any]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(snapshot: dict[str, Any], *, sha256: str = "") -> bytes:
+def xlsx_bytes(snapshot: Snapshot, *, sha256: str = "") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     header, rows = table(snapshot)
     book = Workbook()
     sheet = book.active
+    # A new workbook starts with one worksheet, the active one.
+    assert isinstance(sheet, Worksheet)
     sheet.title = str(snapshot.get("year", ""))[:31] or "ranking"
     title = snapshot["title"] if is_chinese() else snapshot.get("title_en") or snapshot["title"]
     sheet.append([title])
@@ -317,7 +325,7 @@ def xlsx_bytes(snapshot: dict[str, Any], *, sha256: str = "") -> bytes:
 # The PDF bulletin
 
 
-def bulletin_html(snapshot: dict[str, Any], *, language: str, sha256: str) -> str:
+def bulletin_html(snapshot: Snapshot, *, language: str, sha256: str) -> str:
     with translation.override(language):
         return render_to_string(
             "rankings/pdf/bulletin.html",
@@ -329,7 +337,7 @@ def bulletin_html(snapshot: dict[str, Any], *, language: str, sha256: str) -> st
         )
 
 
-def bulletin_pdf(snapshot: dict[str, Any], *, language: str, sha256: str) -> bytes:
+def bulletin_pdf(snapshot: Snapshot, *, language: str, sha256: str) -> bytes:
     """The one-page bulletin (通报) in the fonts of the certified reports."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration

@@ -139,7 +139,9 @@ def sort_key(candidate: Candidate, tie_break: Sequence[str]) -> tuple[Decimal, .
     return (total, *(candidate.dimension_points.get(code, Decimal(0)) for code in tie_break))
 
 
-def _order(entries: Iterable[tuple[tuple[Decimal, ...], Candidate]]) -> list:  # type: ignore[type-arg]
+def _order(
+    entries: Iterable[tuple[tuple[Decimal, ...], Candidate]],
+) -> list[tuple[tuple[Decimal, ...], Candidate]]:
     # Highest key first; equal keys by name, then id, so that the input order never matters.
     return sorted(
         entries, key=lambda kc: (tuple(-v for v in kc[0]), kc[1].name, kc[1].assessment_id)

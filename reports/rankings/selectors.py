@@ -6,6 +6,7 @@ Every function reads a fixed number of queries, whatever the number of clouds.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -190,9 +191,9 @@ class PublishedHead:
     latest_version: int
     state: str
     snapshot_sha256: str
-    published_at: object  # datetime
-    latest_published_at: object
-    notice_ends_on: object  # date | None
+    published_at: datetime.datetime
+    latest_published_at: datetime.datetime
+    notice_ends_on: datetime.date | None
 
     @property
     def is_latest(self) -> bool:
@@ -212,17 +213,22 @@ def published_head(*, year: int, slug: str, version: int | None = None) -> Publi
     chosen = latest if version is None else next((r for r in rows if r[1] == version), None)
     if chosen is None:
         raise Http404
+    pk, chosen_version, state, sha256, published_at, notice_ends_on = chosen
+    latest_version, latest_published_at = latest[1], latest[4]
+    # The constraint ranking_published_is_frozen: a published version has its number and time.
+    assert chosen_version is not None and published_at is not None
+    assert latest_version is not None and latest_published_at is not None
     return PublishedHead(
-        pk=chosen[0],
+        pk=pk,
         year=year,
         slug=slug,
-        version=chosen[1],
-        latest_version=latest[1],
-        state=chosen[2],
-        snapshot_sha256=chosen[3],
-        published_at=chosen[4],
-        latest_published_at=latest[4],
-        notice_ends_on=chosen[5],
+        version=chosen_version,
+        latest_version=latest_version,
+        state=state,
+        snapshot_sha256=sha256,
+        published_at=published_at,
+        latest_published_at=latest_published_at,
+        notice_ends_on=notice_ends_on,
     )
 
 
@@ -241,8 +247,8 @@ class IndexRow:
     kind: str
     state: str
     version: int
-    published_at: object
-    notice_ends_on: object
+    published_at: datetime.datetime
+    notice_ends_on: datetime.date | None
     title: str
     title_en: str
     is_demo: bool
@@ -271,14 +277,31 @@ def published_index() -> list[IndexRow]:
     seen: set[tuple[int, str]] = set()
     found = []
     for row in rows:
-        if (row[0], row[1]) in seen:
+        year, slug, version, published_at = row[0], row[1], row[4], row[5]
+        if (year, slug) in seen:
             continue
-        seen.add((row[0], row[1]))
-        found.append(IndexRow(*row[:7], row[7] or "", row[8] or "", row[9], int(row[10] or 0)))
+        seen.add((year, slug))
+        # The constraint ranking_published_is_frozen: a published version has its number and time.
+        assert version is not None and published_at is not None
+        found.append(
+            IndexRow(
+                year,
+                slug,
+                row[2],
+                row[3],
+                version,
+                published_at,
+                row[6],
+                row[7] or "",
+                row[8] or "",
+                row[9],
+                int(row[10] or 0),
+            )
+        )
     return found
 
 
-def published_index_version() -> tuple[int, object]:
+def published_index_version() -> tuple[int, datetime.datetime | None]:
     """How many versions are published and the newest publication time: the index page's
     ETag and Last-Modified. One query."""
     from django.db.models import Count, Max

@@ -29,7 +29,7 @@ from audit.services import audit_record
 
 from . import rules, selectors
 from .models import Ranking, RankingAdjustment
-from .snapshot import snapshot_build, snapshot_sha256, version_changes
+from .snapshot import snapshot_build, snapshot_of, snapshot_sha256, version_changes
 
 # ----------------------------------------------------------------------------------------------
 # The draft
@@ -310,18 +310,21 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
             }
         )
     final = draft.notice_ends_on is None
-    if not final and draft.notice_ends_on < today:
+    if draft.notice_ends_on is not None and draft.notice_ends_on < today:
         raise ValidationError({"notice_ends_on": _("The public notice period is already over.")})
-    notice_running = (
-        latest is not None
+    # The end of the previous version's notice, while that notice still runs.
+    notice_runs_until = (
+        latest.notice_ends_on
+        if latest is not None
         and latest.state == Ranking.State.NOTICE
         and latest.notice_ends_on is not None
         and latest.notice_ends_on >= today
+        else None
     )
-    if final and notice_running:
+    if final and notice_runs_until is not None:
         raise ValidationError(
             _("The public notice runs until %(date)s; publish the final list after it.")
-            % {"date": latest.notice_ends_on.isoformat()}
+            % {"date": notice_runs_until.isoformat()}
         )
     if final and selectors.objections_open_count(campaign=draft.campaign, kind=draft.kind):
         raise ValidationError(_("Answer every objection before publishing the final list."))
@@ -337,14 +340,17 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
                 % {"pools": ", ".join(str(_pool_label(p.code)) for p in undecided)}
             )
     now = timezone.now()
-    version = latest.version + 1 if latest is not None else 1
+    latest_version = latest.version if latest is not None else 0
+    # The constraint ranking_published_is_frozen: a published version has its number.
+    assert latest_version is not None
+    version = latest_version + 1
     snapshot = snapshot_build(
         provisional=provisional, version=version, change_note=change_note, now=now
     )
     if not snapshot["listed"]:
         raise ValidationError(_("No cloud is eligible: there is nothing to publish."))
     if latest is not None:
-        snapshot["changes"] = version_changes(latest.snapshot, snapshot, latest.version)
+        snapshot["changes"] = version_changes(snapshot_of(latest), snapshot, latest_version)
     draft.state = Ranking.State.FINAL if final else Ranking.State.NOTICE
     draft.version = version
     draft.slug = latest.slug if latest is not None else draft.slug

@@ -76,11 +76,40 @@ class SnapshotAward(TypedDict):
     entries: list[SnapshotEntry]
 
 
+# A cloud listed in both versions at another position ("from" is a keyword: functional form).
+VersionMove = TypedDict("VersionMove", {"cloud": str, "from": int, "to": int})
+
+
 class VersionChanges(TypedDict):
     from_version: int
     added: list[str]
     removed: list[str]
-    moved: list[dict[str, Any]]  # {"cloud", "from", "to"}
+    moved: list[VersionMove]
+
+
+class CampaignRef(TypedDict):
+    id: int
+    name: str
+
+
+class FrameworkRef(TypedDict):
+    code: str
+    version: str
+    name_zh: str
+    name_en: str
+
+
+class NoticePeriod(TypedDict):
+    starts_on: str  # ISO dates
+    ends_on: str
+
+
+class EditionRef(TypedDict):
+    """The previous year's edition a snapshot compares with."""
+
+    year: int
+    slug: str
+    version: int
 
 
 class Snapshot(TypedDict):
@@ -90,21 +119,28 @@ class Snapshot(TypedDict):
     title: str  # Chinese
     title_en: str
     demo: bool
-    campaign: dict[str, Any]  # {"id", "name"}
-    framework: dict[str, Any]  # {"code", "version", "name_zh", "name_en"}
+    campaign: CampaignRef
+    framework: FrameworkRef
     public_form: str
     min_level: LevelName | None
     quotas: dict[str, int]
     tie_break: list[str]
-    notice: dict[str, str] | None  # {"starts_on", "ends_on"}
+    notice: NoticePeriod | None
     pools: list[SnapshotPool]
     awards: list[SnapshotAward]
     listed: int
-    previous_year: dict[str, Any] | None  # {"year", "slug", "version"}
+    previous_year: EditionRef | None
     changes: VersionChanges | None
     change_note: str
     version: int
     published_at: str
+
+
+def snapshot_of(ranking: Ranking) -> Snapshot:
+    """The frozen snapshot of a published version (as stored: the JSON of a ``Snapshot``)."""
+    # The constraint ranking_published_is_frozen: every published version has its snapshot.
+    assert ranking.snapshot is not None, f"ranking {ranking.pk} is not published"
+    return ranking.snapshot
 
 
 def snapshot_sha256(snapshot: dict[str, Any]) -> str:
@@ -158,13 +194,18 @@ def snapshot_build(
         return {"code": code, "name_zh": lv.name_zh, "name_en": lv.name_en, "rank": ranks[code]}
 
     previous = selectors.ranking_previous_year(year=ranking.year, kind=ranking.kind)
-    previous_entries: dict[int, dict[str, Any]] = {}
+    previous_entries: dict[int, SnapshotEntry] = {}
+    edition: EditionRef | None = None
     if previous is not None:
-        for pool in previous.snapshot.get("pools", []):
-            for old in pool["entries"]:
+        # The constraint ranking_published_is_frozen: a published version has its number.
+        assert previous.version is not None
+        edition = {"year": previous.year, "slug": previous.slug, "version": previous.version}
+        previous_snapshot = snapshot_of(previous)
+        for old_pool in previous_snapshot.get("pools", []):
+            for old in old_pool["entries"]:
                 previous_entries[old["cloud_id"]] = old
-        for award in previous.snapshot.get("awards", []):
-            for old in award["entries"]:
+        for old_award in previous_snapshot.get("awards", []):
+            for old in old_award["entries"]:
                 previous_entries.setdefault(old["cloud_id"], old)
 
     listed_ids: list[int] = []
@@ -273,9 +314,7 @@ def snapshot_build(
         "pools": pools,
         "awards": awards,
         "listed": len(set(listed_ids)),
-        "previous_year": {"year": previous.year, "slug": previous.slug, "version": previous.version}
-        if previous is not None
-        else None,
+        "previous_year": edition,
         "changes": None,
         "change_note": change_note,
         "version": version,
@@ -284,8 +323,8 @@ def snapshot_build(
     return snapshot
 
 
-def version_changes(old: dict[str, Any], new: Snapshot, from_version: int) -> VersionChanges:
-    def listed(snap: dict[str, Any]) -> dict[int, tuple[str, int]]:
+def version_changes(old: Snapshot, new: Snapshot, from_version: int) -> VersionChanges:
+    def listed(snap: Snapshot) -> dict[int, tuple[str, int]]:
         found: dict[int, tuple[str, int]] = {}
         for pool in snap.get("pools", []):
             for e in pool["entries"]:
@@ -295,7 +334,7 @@ def version_changes(old: dict[str, Any], new: Snapshot, from_version: int) -> Ve
                 found[e["cloud_id"]] = (e["cloud"], e["position"])
         return found
 
-    before, after = listed(old), listed(dict(new))
+    before, after = listed(old), listed(new)
     return {
         "from_version": from_version,
         "added": sorted(after[c][0] for c in after.keys() - before.keys()),

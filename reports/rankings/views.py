@@ -9,6 +9,7 @@ ranking lists.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,24 +31,22 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import campaign_get_for
 
 from . import exports, objections, rules, selectors, services
 from .models import Objection, Ranking, RankingAdjustment
+from .snapshot import snapshot_of
 
 # Published versions never change: the rendered list may stay in the cache for a day (the key
 # names the version's SHA-256, so a stale entry can never be served for another version).
 CACHE_SECONDS = 24 * 3600
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _campaign_for_admin(request: HttpRequest, pk: int) -> tuple[User, Campaign]:
+def _campaign_for_admin(request: AuthenticatedRequest, pk: int) -> tuple[User, Campaign]:
     """The campaign, for those who manage rankings (admins); 404 for everyone else."""
-    user = _user(request)
+    user = request.user
     if not policy.can(user, Action.RANKING_MANAGE):
         raise Http404
     return user, campaign_get_for(user=user, pk=pk)
@@ -95,7 +95,9 @@ class SettingsForm(forms.Form):
 
     def __init__(self, *args: Any, levels: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["min_level"].choices = levels
+        min_level = self.fields["min_level"]
+        assert isinstance(min_level, forms.ChoiceField)
+        min_level.choices = levels
 
     @staticmethod
     def initial_for(ranking: Ranking) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def _level_choices(provisional: selectors.Provisional) -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def ranking_admin(request: HttpRequest, pk: int) -> HttpResponse:
+def ranking_admin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The provisional ranking with today's scores: pools, ties, exclusions and their reasons,
     the settings, published versions and objections."""
     user, campaign = _campaign_for_admin(request, pk)
@@ -178,7 +180,7 @@ def ranking_admin(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def ranking_settings(request: HttpRequest, pk: int) -> HttpResponse:
+def ranking_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
     provisional = selectors.ranking_provisional(ranking=draft)
@@ -186,7 +188,8 @@ def ranking_settings(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                # An ErrorList yields its messages as strings.
+                messages.error(request, str(error))
         return redirect("rankings:admin", campaign.pk)
     data = form.cleaned_data
     try:
@@ -214,7 +217,7 @@ def ranking_settings(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def ranking_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+def ranking_adjust(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
     assessment = get_object_or_404(Assessment, pk=request.POST.get("assessment"), campaign=campaign)
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
@@ -235,7 +238,9 @@ def ranking_adjust(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def ranking_adjustment_withdraw(request: HttpRequest, pk: int, adjustment_pk: int) -> HttpResponse:
+def ranking_adjustment_withdraw(
+    request: AuthenticatedRequest, pk: int, adjustment_pk: int
+) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
     adjustment = get_object_or_404(RankingAdjustment, pk=adjustment_pk, ranking__campaign=campaign)
     try:
@@ -249,7 +254,7 @@ def ranking_adjustment_withdraw(request: HttpRequest, pk: int, adjustment_pk: in
 
 @login_required
 @require_POST
-def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
+def ranking_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Confirm that a published ranking is final."))
@@ -270,7 +275,7 @@ def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def objection_answer(request: HttpRequest, pk: int, objection_pk: int) -> HttpResponse:
+def objection_answer(request: AuthenticatedRequest, pk: int, objection_pk: int) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
     objection = get_object_or_404(Objection, pk=objection_pk, ranking__campaign=campaign)
     try:
@@ -289,9 +294,9 @@ def objection_answer(request: HttpRequest, pk: int, objection_pk: int) -> HttpRe
 
 @login_required
 @require_GET
-def objection_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+def objection_evidence(request: AuthenticatedRequest, pk: int) -> FileResponse:
     """The evidence of an objection, for admins and the cloud's owner (404 otherwise)."""
-    objection = selectors.objection_get_for(user=_user(request), pk=pk)
+    objection = selectors.objection_get_for(user=request.user, pk=pk)
     if not objection.evidence:
         raise Http404
     response = FileResponse(
@@ -309,10 +314,15 @@ def objection_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 # Owners: objections during the public notice
 
 
+class CloudChoiceField(forms.ModelChoiceField):
+    """Assessments, each shown by its cloud's name."""
+
+    def label_from_instance(self, obj: Assessment) -> str:
+        return obj.cloud.name
+
+
 class ObjectionForm(forms.Form):
-    assessment = forms.ModelChoiceField(
-        label=gettext_lazy("Cloud"), queryset=Assessment.objects.none()
-    )
+    assessment = CloudChoiceField(label=gettext_lazy("Cloud"), queryset=Assessment.objects.none())
     reason = forms.CharField(
         label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000
     )
@@ -320,18 +330,19 @@ class ObjectionForm(forms.Form):
         label=gettext_lazy("Evidence (PDF, PNG or JPEG, at most 20 MB)"), required=False
     )
 
-    def __init__(self, *args: Any, assessments: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, assessments: QuerySet[Assessment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assessment"].queryset = assessments
-        self.fields["assessment"].label_from_instance = lambda a: a.cloud.name
+        assessment = self.fields["assessment"]
+        assert isinstance(assessment, CloudChoiceField)
+        assessment.queryset = assessments
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def objections_owner(request: HttpRequest, year: int, slug: str) -> HttpResponse:
+def objections_owner(request: AuthenticatedRequest, year: int, slug: str) -> HttpResponse:
     """A cloud owner's objections against a ranking, and the form to lodge one while the list
     is on public notice. Anyone but an owner with a cloud in the campaign gets 404."""
-    user = _user(request)
+    user = request.user
     head = selectors.published_head(year=year, slug=slug)
     ranking = selectors.published_get(pk=head.pk)
     assessments = selectors.owner_assessments(user=user, campaign=ranking.campaign)
@@ -365,7 +376,7 @@ def objections_owner(request: HttpRequest, year: int, slug: str) -> HttpResponse
             "form": form,
             "refusal": refusal,
             "objections": selectors.objections_for_owner(user=user, ranking=ranking),
-            "title": exports.presentation(ranking.snapshot, charts=False).title,
+            "title": exports.presentation(snapshot_of(ranking), charts=False).title,
         },
     )
 
@@ -374,13 +385,17 @@ def objections_owner(request: HttpRequest, year: int, slug: str) -> HttpResponse
 # Public pages
 
 
-def _head(request: HttpRequest, year: int, slug: str, version: int | None = None):  # type: ignore[no-untyped-def]
+def _head(
+    request: HttpRequest, year: int, slug: str, version: int | None = None
+) -> selectors.PublishedHead:
     """The version asked for, read once per request (the ETag, the Last-Modified and the view
     all need it)."""
-    cached = getattr(request, "_ranking_head", None)
+    # Kept on the request (HttpRequest declares no such attribute, hence its __dict__).
+    memo = vars(request)
+    cached: selectors.PublishedHead | None = memo.get("_ranking_head")
     if cached is None:
         cached = selectors.published_head(year=year, slug=slug, version=version)
-        request._ranking_head = cached  # type: ignore[attr-defined]
+        memo["_ranking_head"] = cached
     return cached
 
 
@@ -410,7 +425,9 @@ def _ranking_etag(request: HttpRequest, year: int, slug: str, version: int | Non
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def _ranking_modified(request: HttpRequest, year: int, slug: str, version: int | None = None):  # type: ignore[no-untyped-def]
+def _ranking_modified(
+    request: HttpRequest, year: int, slug: str, version: int | None = None
+) -> datetime.datetime:
     return _head(request, year, slug, version).latest_published_at
 
 
@@ -437,7 +454,7 @@ def _published_fragment(head: selectors.PublishedHead) -> str:
         html = render_to_string(
             "rankings/partials/_published.html",
             {
-                "p": exports.presentation(ranking.snapshot),
+                "p": exports.presentation(snapshot_of(ranking)),
                 "head": head,
                 "ranking": ranking,
                 "phase": _notice_phase(head),
@@ -465,11 +482,13 @@ def ranking_public(
     return response
 
 
-def _index_version(request: HttpRequest) -> tuple[int, Any]:
-    cached = getattr(request, "_index_version", None)
+def _index_version(request: HttpRequest) -> tuple[int, datetime.datetime | None]:
+    # Kept on the request, as in ``_head``.
+    memo = vars(request)
+    cached: tuple[int, datetime.datetime | None] | None = memo.get("_index_version")
     if cached is None:
         cached = selectors.published_index_version()
-        request._index_version = cached  # type: ignore[attr-defined]
+        memo["_index_version"] = cached
     return cached
 
 
@@ -484,7 +503,7 @@ def _index_etag(request: HttpRequest) -> str:
     return f"{_index_key(request)}-{_user_tag(request)}"
 
 
-def _index_modified(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _index_modified(request: HttpRequest) -> datetime.datetime | None:
     return _index_version(request)[1]
 
 
@@ -506,9 +525,8 @@ def ranking_index(request: HttpRequest) -> HttpResponse:
             "rankings/partials/_index.html", {"years": years, "today": timezone.localdate()}
         )
         cache.set(key, html, CACHE_SECONDS)
-    user = _user(request)
     campaigns = []
-    if policy.can(user, Action.RANKING_MANAGE):
+    if policy.can(request.user, Action.RANKING_MANAGE):
         campaigns = list(Campaign.objects.order_by("-year", "name"))
     return render(
         request,
@@ -529,7 +547,9 @@ def _export_etag(request: HttpRequest, year: int, slug: str, version: int, fmt: 
     return f"{head.snapshot_sha256[:32]}-{fmt}-{get_language()}"
 
 
-def _export_modified(request: HttpRequest, year: int, slug: str, version: int, fmt: str):  # type: ignore[no-untyped-def]
+def _export_modified(
+    request: HttpRequest, year: int, slug: str, version: int, fmt: str
+) -> datetime.datetime:
     return _head(request, year, slug, version).published_at
 
 
@@ -546,7 +566,7 @@ def ranking_export(
     key = f"rankings:export:{head.pk}:{head.snapshot_sha256[:16]}:{fmt}:{language}"
     content = cache.get(key)
     if content is None:
-        snapshot = selectors.published_get(pk=head.pk).snapshot
+        snapshot = snapshot_of(selectors.published_get(pk=head.pk))
         if fmt == "csv":
             content = exports.csv_bytes(snapshot)
         elif fmt == "xlsx":

@@ -278,7 +278,8 @@ def _interpolate(
     if not 0 <= fraction < 1:
         note["reason"] = "outside_step"
         return rating, note
-    note.update(applied=True, reason="applied", fraction=round_half_up(fraction))
+    note["applied"], note["reason"] = True, "applied"
+    note["fraction"] = round_half_up(fraction)
     return rating + fraction * (step + 1 - rating), note
 
 
@@ -502,13 +503,13 @@ def _level_check(
     ]
     if level.min_dimension_share is not None:
         required = level.min_dimension_share * 100
-        shares = [d for d in dimensions if d["share"] is not None]
-        missed = [d["code"] for d in shares if d["share"] < required]  # type: ignore[operator]
+        shares = [(d["code"], d["share"]) for d in dimensions if d["share"] is not None]
+        missed = [code for code, share in shares if share < required]
         checks.append(
             {
                 "rule": "min_dimension_share",
                 "required": required,
-                "actual": min((d["share"] for d in shares), default=None),  # type: ignore[type-var]
+                "actual": min((share for _code, share in shares), default=None),
                 "met": not missed,
                 "missed_by": missed,
             }

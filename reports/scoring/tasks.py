@@ -9,12 +9,15 @@ named by the SHA-256 of their inputs, and each item of a campaign run is counted
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from . import results
+
+if TYPE_CHECKING:
+    from billiard.einfo import ExceptionInfo
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +27,12 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 class ScoringTask(Task):
     def on_failure(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+        self,
+        exc: Exception,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: ExceptionInfo,
     ) -> None:
         # Given up for good (retries exhausted, or an error that is not transient): count the
         # assessments as failed so the campaign's progress still completes.

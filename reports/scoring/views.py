@@ -18,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import policy
-from accounts.models import User
 from accounts.policy import Action
+from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import assessment_get_for, campaign_get_for
 from indicators.models import VetoRule
@@ -28,17 +28,17 @@ from . import selectors, services
 from .models import VetoFinding
 
 
-def _assessment_for_vetoes(request: HttpRequest, pk: int) -> Assessment:
+def _assessment_for_vetoes(request: AuthenticatedRequest, pk: int) -> Assessment:
     """The assessment, for those who manage vetoes (admins); 404 for everyone else."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if not policy.can(user, Action.VETO_MANAGE):
         raise Http404
     return assessment_get_for(user=user, pk=pk)
 
 
-def _campaign_for(request: HttpRequest, pk: int) -> Campaign:
+def _campaign_for(request: AuthenticatedRequest, pk: int) -> Campaign:
     """The campaign, for those who manage campaigns (admins); 404 for everyone else."""
-    return campaign_get_for(user=request.user, pk=pk)  # type: ignore[arg-type]
+    return campaign_get_for(user=request.user, pk=pk)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -52,10 +52,10 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @login_required
 @require_GET
-def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_result(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The current score of an assessment with its explanation, the earlier versions, and for
     admins the veto findings."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     assessment = selectors.assessment_with_score_get_for(user=user, pk=pk)
     # Vetoes are shown to those who manage them; recording needs an assessment not approved.
     sees_vetoes = policy.can(user, Action.VETO_MANAGE)
@@ -75,7 +75,7 @@ def assessment_result(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
+def veto_record(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = _assessment_for_vetoes(request, pk)
     veto_rule = VetoRule.objects.filter(
         pk=request.POST.get("veto_rule") or 0, framework_id=assessment.campaign.framework_id
@@ -88,7 +88,7 @@ def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
                 assessment=assessment,
                 veto_rule=veto_rule,
                 note=request.POST.get("note", ""),
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -99,14 +99,14 @@ def veto_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def veto_withdraw(request: HttpRequest, pk: int, finding_pk: int) -> HttpResponse:
+def veto_withdraw(request: AuthenticatedRequest, pk: int, finding_pk: int) -> HttpResponse:
     assessment = _assessment_for_vetoes(request, pk)
     finding = get_object_or_404(VetoFinding, pk=finding_pk, assessment=assessment)
     try:
         services.veto_finding_withdraw(
             finding=finding,
             reason=request.POST.get("reason", ""),
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -117,7 +117,7 @@ def veto_withdraw(request: HttpRequest, pk: int, finding_pk: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_scoring(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_scoring(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the campaign's scores, one row per assessment, with the scoring panel.
 
     POST: starts scoring the whole campaign (or reports the run already going). Answers JSON to
@@ -129,7 +129,7 @@ def campaign_scoring(request: HttpRequest, pk: int) -> HttpResponse:
             "scoring/campaign_scores.html",
             {"campaign": campaign, "rows": selectors.campaign_score_rows(campaign=campaign)},
         )
-    services.campaign_scoring_start(campaign=campaign, acting_user=request.user)  # type: ignore[arg-type]
+    services.campaign_scoring_start(campaign=campaign, acting_user=request.user)
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(selectors.scoring_progress(campaign=campaign))
     messages.success(request, _("Scoring of the whole campaign has started."))
@@ -141,7 +141,7 @@ def campaign_scoring(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def campaign_scoring_progress(request: HttpRequest, pk: int) -> JsonResponse:
+def campaign_scoring_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """``{"state": "none" | "running" | "finished", "total", "done", "failed", "percent", ...}``"""
     campaign = _campaign_for(request, pk)
     return JsonResponse(selectors.scoring_progress(campaign=campaign))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django import template
 
@@ -12,6 +13,9 @@ from accounts.policy import Action
 from assessments.models import Assessment
 from reports.certified.models import Report
 from reports.certified.selectors import reports_of
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 register = template.Library()
 
@@ -23,7 +27,8 @@ class CertifiedReports:
     is_admin: bool = False
     can_issue: bool = False
     # Languages without a report in force, offered by the issue form.
-    languages: list[tuple[str, str]] = field(default_factory=list)
+    # (code, label); the labels are lazy, translated when the template shows them.
+    languages: list[tuple[str, StrOrPromise]] = field(default_factory=list)
 
 
 @register.simple_tag
@@ -38,7 +43,9 @@ def certified_reports_for(assessment: Assessment, user: User) -> CertifiedReport
     reports = list(reports_of(assessment=assessment))
     manages = policy.can(user, Action.REPORT_MANAGE)
     in_force = {r.language for r in reports if r.status == Report.Status.ISSUED}
-    languages = [(code, label) for code, label in Report.Language.choices if code not in in_force]
+    languages: list[tuple[str, StrOrPromise]] = [
+        (code, label) for code, label in Report.Language.choices if code not in in_force
+    ]
     return CertifiedReports(
         visible=True,
         reports=reports,

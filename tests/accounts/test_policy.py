@@ -37,7 +37,9 @@ def test_the_document_names_every_action_and_role() -> None:
         assert f"| {role} " in document.splitlines()[11]
 
 
-def test_the_check_command_fails_on_a_stale_document(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_check_command_fails_on_a_stale_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from accounts.management.commands import permissions_doc
 
     stale = tmp_path / "permissions.md"
@@ -99,9 +101,9 @@ def test_the_template_tag_asks_the_policy_for_the_requests_user(
         '{% can "campaign.view" as may %}{% if may %}yes{% else %}no{% endif %}'
     )
 
-    def render(user: object) -> str:
+    def render(user: User | AnonymousUser) -> str:
         request = RequestFactory().get("/")
-        request.user = user  # type: ignore[assignment]
+        request.user = user
         return template.render(Context({"request": request}))
 
     assert render(users_by_role["admin"]) == "yes"

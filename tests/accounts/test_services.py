@@ -78,8 +78,10 @@ def test_load_demo_creates_every_demo_account_once_and_marks_them_demo() -> None
     assert sorted(users) == sorted(usernames)
     assert all(u.is_demo and u.check_password(DEMO_PASSWORD) for u in users.values())
     assert users["vendor1"].organisation != users["vendor2"].organisation
-    assert users["vendor1"].organisation.kind == Organisation.Kind.VENDOR
-    assert users["owner1"].organisation.kind == Organisation.Kind.GOVERNMENT
+    vendor_org, owner_org = users["vendor1"].organisation, users["owner1"].organisation
+    assert vendor_org is not None and owner_org is not None
+    assert vendor_org.kind == Organisation.Kind.VENDOR
+    assert owner_org.kind == Organisation.Kind.GOVERNMENT
     assert users["admin"].is_staff
     assert User.objects.count() == len(usernames)
     for name in usernames:

@@ -97,8 +97,8 @@ def test_the_audit_trail_filters_by_action(auditor: User, vendor: User) -> None:
 
     html = client_for(auditor).get("/audit/", {"action": "accounts.user.logged_in"}).content
     assert b"accounts.user.logged_in" in html
-    html = client_for(auditor).get("/audit/", {"action": "nothing.like.this"}).content.decode()
-    assert "没有匹配的记录" in html
+    text = client_for(auditor).get("/audit/", {"action": "nothing.like.this"}).content.decode()
+    assert "没有匹配的记录" in text
 
 
 def test_english_is_one_click_away(client: Client, vendor: User) -> None:

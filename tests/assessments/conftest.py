@@ -45,7 +45,7 @@ def cloud(government_org: Organisation, vendor_org: Organisation) -> Cloud:
 
 @pytest.fixture
 def assessor2(office: Organisation) -> User:
-    return UserFactory(username="expert2", role=User.Role.ASSESSOR, organisation=office)
+    return UserFactory.create(username="expert2", role=User.Role.ASSESSOR, organisation=office)
 
 
 @pytest.fixture

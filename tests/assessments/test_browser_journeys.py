@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
+from accounts.models import User
 from assessments import selectors, services
 from assessments.models import Answer, Assessment, Assignment, Rating
 from tests.assessments.conftest import answer_everything, rate_everything
@@ -13,7 +16,11 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_vendor_answers_with_autosave_survives_a_reload_and_submits(
-    page, live_server, assessment, assignments, vendor
+    page: Page,
+    live_server: LiveServer,
+    assessment: Assessment,
+    assignments: list[Assignment],
+    vendor: User,
 ) -> None:
     first = selectors.indicators_of(assessment=assessment)[0]
     sign_in(page, live_server.url, vendor.username)
@@ -43,7 +50,7 @@ def test_a_vendor_answers_with_autosave_survives_a_reload_and_submits(
 
 
 def test_a_draft_typed_while_offline_is_kept_and_saved_when_the_page_comes_back(
-    page, live_server, assessment, vendor
+    page: Page, live_server: LiveServer, assessment: Assessment, vendor: User
 ) -> None:
     first = selectors.indicators_of(assessment=assessment)[0]
     sign_in(page, live_server.url, vendor.username)
@@ -63,7 +70,11 @@ def test_a_draft_typed_while_offline_is_kept_and_saved_when_the_page_comes_back(
 
 
 def test_two_assessors_score_and_the_assessment_becomes_scored(
-    page, live_server, assessment, assignments, vendor
+    page: Page,
+    live_server: LiveServer,
+    assessment: Assessment,
+    assignments: list[Assignment],
+    vendor: User,
 ) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)

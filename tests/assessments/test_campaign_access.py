@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from assessments.models import Assessment, Assignment, Campaign, ReviewComment, Settlement
 from assessments.views import campaigns as campaign_views
+from indicators.models import Framework
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +36,7 @@ def test_the_access_table_covers_every_route_of_the_module() -> None:
     assert {p.name for p in campaign_views.urlpatterns} == set(ROUTES)
 
 
-def _visitor(request: pytest.FixtureRequest, who: str):  # type: ignore[no-untyped-def]
+def _visitor(request: pytest.FixtureRequest, who: str) -> User | None:
     return None if who == "anonymous" else request.getfixturevalue(who)
 
 
@@ -59,7 +61,13 @@ def _snapshot(assessment: Assessment) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("who", VISITORS)
 @pytest.mark.parametrize("name", [n for n, (_of, data) in ROUTES.items() if data is None])
-def test_each_page_opens_for_admins_only(request, who, name, assessment, assignments) -> None:
+def test_each_page_opens_for_admins_only(
+    request: pytest.FixtureRequest,
+    who: str,
+    name: str,
+    assessment: Assessment,
+    assignments: list[Assignment],
+) -> None:
     of, _data = ROUTES[name]
     url = _url(name, of, assessment)
 
@@ -77,12 +85,20 @@ def test_each_page_opens_for_admins_only(request, who, name, assessment, assignm
 @pytest.mark.parametrize("who", VISITORS)
 @pytest.mark.parametrize("name", [n for n, (_of, data) in ROUTES.items() if data is not None])
 def test_each_action_is_refused_to_everyone_but_admins(
-    request, who, name, assessment, assignments, comprehensive
+    request: pytest.FixtureRequest,
+    who: str,
+    name: str,
+    assessment: Assessment,
+    assignments: list[Assignment],
+    comprehensive: Framework,
 ) -> None:
     of, data = ROUTES[name]
+    assert data is not None
     url = _url(name, of, assessment)
     if name == "assessment_settle":
-        data = {**data, "indicator": str(comprehensive.indicators.first().pk)}
+        indicator = comprehensive.indicators.first()
+        assert indicator is not None
+        data = {**data, "indicator": str(indicator.pk)}
     before = _snapshot(assessment)
 
     response = client_for(_visitor(request, who)).post(url, data)
@@ -101,7 +117,7 @@ def test_each_action_is_refused_to_everyone_but_admins(
 @pytest.mark.parametrize("who", ["vendor", "assessor", "owner", "auditor"])
 @pytest.mark.parametrize("name", [n for n, (_of, data) in ROUTES.items() if data is not None])
 def test_a_get_on_an_action_is_404_for_other_roles_and_405_for_admins(
-    request, who, name, assessment
+    request: pytest.FixtureRequest, who: str, name: str, assessment: Assessment
 ) -> None:
     of, _data = ROUTES[name]
     url = _url(name, of, assessment)
@@ -110,7 +126,7 @@ def test_a_get_on_an_action_is_404_for_other_roles_and_405_for_admins(
     assert client_for(request.getfixturevalue("admin")).get(url).status_code == 405
 
 
-def test_an_admin_gets_404_for_a_campaign_or_assessment_that_does_not_exist(admin) -> None:
+def test_an_admin_gets_404_for_a_campaign_or_assessment_that_does_not_exist(admin: User) -> None:
     client = client_for(admin)
 
     assert client.get(reverse("assessments:campaign_detail", args=[999999])).status_code == 404

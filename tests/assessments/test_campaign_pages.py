@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -24,7 +25,7 @@ from tests.factories import OrganisationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user: User):  # type: ignore[no-untyped-def]
+def client_for(user: User) -> Client:
     """A signed-in client reading the pages in English, so that messages can be matched."""
     client = _client_for(user)
     client.cookies["django_language"] = "en"
@@ -34,7 +35,7 @@ def client_for(user: User):  # type: ignore[no-untyped-def]
 TODAY = datetime.date.today()
 
 
-def _campaign_data(framework: Framework, **overrides: object) -> dict[str, object]:
+def _campaign_data(framework: Framework, **overrides: str) -> dict[str, str]:
     data = {
         "name": "2027年政务云综合水平评估",
         "year": "2027",
@@ -53,7 +54,7 @@ def _campaign_data(framework: Framework, **overrides: object) -> dict[str, objec
 
 
 def test_the_list_shows_each_campaign_with_its_framework_window_and_progress(
-    admin, campaign, assessment
+    admin: User, campaign: Campaign, assessment: Assessment
 ) -> None:
     response = client_for(admin).get(reverse("assessments:campaign_list"))
 
@@ -66,7 +67,7 @@ def test_the_list_shows_each_campaign_with_its_framework_window_and_progress(
 
 
 def test_an_admin_creates_a_campaign_in_draft_and_lands_on_its_cockpit(
-    admin, comprehensive
+    admin: User, comprehensive: Framework
 ) -> None:
     response = client_for(admin).post(
         reverse("assessments:campaign_create"), _campaign_data(comprehensive)
@@ -81,7 +82,7 @@ def test_an_admin_creates_a_campaign_in_draft_and_lands_on_its_cockpit(
 
 
 def test_the_form_offers_only_published_frameworks_and_two_assessors_by_default(
-    admin, comprehensive, trusted
+    admin: User, comprehensive: Framework, trusted: Framework
 ) -> None:
     draft = framework_new_draft(framework=comprehensive, version="2027-draft", acting_user=None)
 
@@ -94,7 +95,7 @@ def test_the_form_offers_only_published_frameworks_and_two_assessors_by_default(
 
 
 def test_a_window_that_closes_before_it_opens_is_shown_and_nothing_is_saved(
-    admin, comprehensive
+    admin: User, comprehensive: Framework
 ) -> None:
     response = client_for(admin).post(
         reverse("assessments:campaign_create"),
@@ -107,7 +108,9 @@ def test_a_window_that_closes_before_it_opens_is_shown_and_nothing_is_saved(
     assert not Campaign.objects.exists()
 
 
-def test_a_draft_framework_is_refused_and_nothing_is_saved(admin, comprehensive) -> None:
+def test_a_draft_framework_is_refused_and_nothing_is_saved(
+    admin: User, comprehensive: Framework
+) -> None:
     draft = framework_new_draft(framework=comprehensive, version="2027-draft", acting_user=None)
 
     response = client_for(admin).post(reverse("assessments:campaign_create"), _campaign_data(draft))
@@ -118,7 +121,7 @@ def test_a_draft_framework_is_refused_and_nothing_is_saved(admin, comprehensive)
 
 
 def test_missing_fields_and_a_taken_name_are_shown_beside_their_fields(
-    admin, comprehensive, campaign
+    admin: User, comprehensive: Framework, campaign: Campaign
 ) -> None:
     response = client_for(admin).post(
         reverse("assessments:campaign_create"),
@@ -143,7 +146,7 @@ def test_missing_fields_and_a_taken_name_are_shown_beside_their_fields(
 
 def _add_clouds(campaign: Campaign, admin: User, vendor_org: Organisation, n: int) -> list[Cloud]:
     owner = Organisation.objects.filter(kind=Organisation.Kind.GOVERNMENT).first() or (
-        OrganisationFactory(
+        OrganisationFactory.create(
             kind=Organisation.Kind.GOVERNMENT, name="济南市大数据局", division_code="370100"
         )
     )
@@ -192,7 +195,12 @@ def _cockpit_queries(admin: User, campaign: Campaign) -> int:
 
 
 def test_the_cockpit_loads_in_the_same_number_of_queries_for_two_or_six_clouds(
-    admin, campaign, vendor, vendor_org, assessor, assessor2
+    admin: User,
+    campaign: Campaign,
+    vendor: User,
+    vendor_org: Organisation,
+    assessor: User,
+    assessor2: User,
 ) -> None:
     _fill(_add_clouds(campaign, admin, vendor_org, 2), vendor, admin, [assessor, assessor2])
     with_two = _cockpit_queries(admin, campaign)
@@ -205,7 +213,7 @@ def test_the_cockpit_loads_in_the_same_number_of_queries_for_two_or_six_clouds(
 
 
 def test_the_heat_map_shows_answer_evidence_and_ratings_per_cloud_and_indicator(
-    admin, assessment, assignments, vendor
+    admin: User, assessment: Assessment, assignments: list[Assignment], vendor: User
 ) -> None:
     answer_everything(assessment, vendor)
     first, second = indicators_of(assessment=assessment)[:2]
@@ -242,9 +250,12 @@ def test_the_heat_map_shows_answer_evidence_and_ratings_per_cloud_and_indicator(
     assert 'data-answer="complete" data-evidence="1" data-rated="1"' in page
 
 
-def test_the_cockpit_counts_assessments_by_state(admin, campaign, vendor, vendor_org) -> None:
+def test_the_cockpit_counts_assessments_by_state(
+    admin: User, campaign: Campaign, vendor: User, vendor_org: Organisation
+) -> None:
     _add_clouds(campaign, admin, vendor_org, 3)
     submitted = campaign.assessments.first()
+    assert submitted is not None
     answer_everything(submitted, vendor)
     services.assessment_submit(assessment=submitted, acting_user=vendor)
 
@@ -263,7 +274,7 @@ def test_the_cockpit_counts_assessments_by_state(admin, campaign, vendor, vendor
 
 
 def test_the_cockpit_lists_self_assessments_overdue_after_the_window_closed(
-    admin, campaign, vendor, vendor_org
+    admin: User, campaign: Campaign, vendor: User, vendor_org: Organisation
 ) -> None:
     late, on_time = _add_clouds(campaign, admin, vendor_org, 2)
     answer_everything(on_time.assessments.get(), vendor)
@@ -276,7 +287,7 @@ def test_the_cockpit_lists_self_assessments_overdue_after_the_window_closed(
     assert "4 days" in response.content.decode()
 
 
-def test_nothing_is_overdue_while_the_window_is_open(admin, assessment) -> None:
+def test_nothing_is_overdue_while_the_window_is_open(admin: User, assessment: Assessment) -> None:
     response = client_for(admin).get(
         reverse("assessments:campaign_detail", args=[assessment.campaign_id])
     )
@@ -286,7 +297,7 @@ def test_nothing_is_overdue_while_the_window_is_open(admin, assessment) -> None:
 
 
 def test_the_cockpit_lists_each_assessment_with_its_assessors_and_links(
-    admin, assessment, assignments
+    admin: User, assessment: Assessment, assignments: list[Assignment]
 ) -> None:
     response = client_for(admin).get(
         reverse("assessments:campaign_detail", args=[assessment.campaign_id])
@@ -302,7 +313,9 @@ def test_the_cockpit_lists_each_assessment_with_its_assessors_and_links(
 # Moving the campaign on
 
 
-def test_the_cockpit_offers_the_next_state_and_moves_the_campaign_on(admin, campaign) -> None:
+def test_the_cockpit_offers_the_next_state_and_moves_the_campaign_on(
+    admin: User, campaign: Campaign
+) -> None:
     client = client_for(admin)
     url = reverse("assessments:campaign_detail", args=[campaign.pk])
     assert client.get(url).context["next_state"]["state"] == Campaign.State.REVIEWING
@@ -318,7 +331,7 @@ def test_the_cockpit_offers_the_next_state_and_moves_the_campaign_on(admin, camp
 
 
 def test_closing_with_unapproved_assessments_shows_the_services_message(
-    admin, campaign, assessment
+    admin: User, campaign: Campaign, assessment: Assessment
 ) -> None:
     client = client_for(admin)
     client.post(
@@ -338,7 +351,7 @@ def test_closing_with_unapproved_assessments_shows_the_services_message(
     ]
 
 
-def test_a_state_that_skips_a_step_is_refused(admin, campaign) -> None:
+def test_a_state_that_skips_a_step_is_refused(admin: User, campaign: Campaign) -> None:
     response = client_for(admin).post(
         reverse("assessments:campaign_set_state", args=[campaign.pk]),
         {"state": "closed"},
@@ -355,9 +368,9 @@ def test_a_state_that_skips_a_step_is_refused(admin, campaign) -> None:
 
 
 def test_add_clouds_offers_clouds_not_yet_in_the_campaign_grouped_by_province(
-    admin, campaign, assessment, vendor_org
+    admin: User, campaign: Campaign, assessment: Assessment, vendor_org: Organisation
 ) -> None:
-    hubei = OrganisationFactory(
+    hubei = OrganisationFactory.create(
         kind=Organisation.Kind.GOVERNMENT, name="湖北省政务管理办", division_code="420000"
     )
     chutian = services.cloud_create(
@@ -377,7 +390,7 @@ def test_add_clouds_offers_clouds_not_yet_in_the_campaign_grouped_by_province(
 
 
 def test_adding_clouds_creates_one_assessment_each(
-    admin, campaign, vendor_org, government_org
+    admin: User, campaign: Campaign, vendor_org: Organisation, government_org: Organisation
 ) -> None:
     owner = government_org
     clouds = [
@@ -399,7 +412,9 @@ def test_adding_clouds_creates_one_assessment_each(
     }
 
 
-def test_adding_no_cloud_says_so_and_saves_nothing(admin, campaign, cloud) -> None:
+def test_adding_no_cloud_says_so_and_saves_nothing(
+    admin: User, campaign: Campaign, cloud: Cloud
+) -> None:
     response = client_for(admin).post(
         reverse("assessments:campaign_add_clouds", args=[campaign.pk]), {}
     )
@@ -409,7 +424,9 @@ def test_adding_no_cloud_says_so_and_saves_nothing(admin, campaign, cloud) -> No
     assert not campaign.assessments.exists()
 
 
-def test_clouds_cannot_be_added_once_the_review_started(admin, campaign, cloud) -> None:
+def test_clouds_cannot_be_added_once_the_review_started(
+    admin: User, campaign: Campaign, cloud: Cloud
+) -> None:
     services.campaign_set_state(campaign=campaign, state="reviewing", acting_user=admin)
 
     response = client_for(admin).post(
@@ -426,9 +443,15 @@ def test_clouds_cannot_be_added_once_the_review_started(admin, campaign, cloud) 
 
 
 def test_assessors_in_conflict_are_marked_with_the_reason(
-    admin, assessment, assessor, vendor_org, government_org
+    admin: User,
+    assessment: Assessment,
+    assessor: User,
+    vendor_org: Organisation,
+    government_org: Organisation,
 ) -> None:
-    insider = UserFactory(username="insider", role=User.Role.ASSESSOR, organisation=vendor_org)
+    insider = UserFactory.create(
+        username="insider", role=User.Role.ASSESSOR, organisation=vendor_org
+    )
     services.conflict_declare(
         assessor=assessor, organisation=government_org, reason="曾任该局顾问", acting_user=admin
     )
@@ -450,9 +473,11 @@ def test_assessors_in_conflict_are_marked_with_the_reason(
 
 
 def test_assigning_an_assessor_in_conflict_shows_the_services_message_and_saves_nothing(
-    admin, assessment, vendor_org
+    admin: User, assessment: Assessment, vendor_org: Organisation
 ) -> None:
-    insider = UserFactory(username="insider", role=User.Role.ASSESSOR, organisation=vendor_org)
+    insider = UserFactory.create(
+        username="insider", role=User.Role.ASSESSOR, organisation=vendor_org
+    )
 
     response = client_for(admin).post(
         reverse("assessments:assessment_assessors", args=[assessment.pk]),
@@ -467,11 +492,11 @@ def test_assigning_an_assessor_in_conflict_shows_the_services_message_and_saves_
 
 
 def test_an_admin_assigns_assessors_up_to_the_campaigns_number(
-    admin, assessment, assessor, assessor2
+    admin: User, assessment: Assessment, assessor: User, assessor2: User
 ) -> None:
     client = client_for(admin)
     url = reverse("assessments:assessment_assessors", args=[assessment.pk])
-    third = UserFactory(username="expert3", role=User.Role.ASSESSOR)
+    third = UserFactory.create(username="expert3", role=User.Role.ASSESSOR)
 
     for who in (assessor, assessor2):
         assert client.post(url, {"assessor": str(who.pk)}).status_code == 302
@@ -488,7 +513,9 @@ def test_an_admin_assigns_assessors_up_to_the_campaigns_number(
     }
 
 
-def test_a_user_who_is_not_an_assessor_cannot_be_chosen(admin, assessment, vendor) -> None:
+def test_a_user_who_is_not_an_assessor_cannot_be_chosen(
+    admin: User, assessment: Assessment, vendor: User
+) -> None:
     response = client_for(admin).post(
         reverse("assessments:assessment_assessors", args=[assessment.pk]),
         {"assessor": str(vendor.pk)},
@@ -498,7 +525,9 @@ def test_a_user_who_is_not_an_assessor_cannot_be_chosen(admin, assessment, vendo
     assert not Assignment.objects.exists()
 
 
-def test_assessments_states_are_not_changed_by_reading_the_cockpit(admin, assessment) -> None:
+def test_assessments_states_are_not_changed_by_reading_the_cockpit(
+    admin: User, assessment: Assessment
+) -> None:
     client_for(admin).get(reverse("assessments:campaign_detail", args=[assessment.campaign_id]))
 
     assessment.refresh_from_db()

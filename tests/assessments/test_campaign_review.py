@@ -3,22 +3,28 @@ returning to the vendor and approving."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from assessments import services
-from assessments.models import Assessment, Assignment, ReviewComment, Settlement
+from assessments.models import Assessment, Assignment, Cloud, ReviewComment, Settlement
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
-from indicators.models import Indicator
+from indicators.models import Framework, Indicator
 from tests.assessments.conftest import answer_everything, rate_everything
 from tests.conftest import client_for as _client_for
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user: User):  # type: ignore[no-untyped-def]
+def client_for(user: User) -> Client:
     """A signed-in client reading the pages in English, so that messages can be matched."""
     client = _client_for(user)
     client.cookies["django_language"] = "en"
@@ -30,7 +36,7 @@ def _graded(assessment: Assessment) -> Indicator:
 
 
 @pytest.fixture
-def disputed(assessment, assignments, vendor) -> Indicator:
+def disputed(assessment: Assessment, assignments: list[Assignment], vendor: User) -> Indicator:
     """A scored assessment whose two assessors rate one indicator 3 and 1 (two steps apart)."""
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -55,12 +61,12 @@ def disputed(assessment, assignments, vendor) -> Indicator:
     return indicator
 
 
-def _review(admin: User, assessment: Assessment):  # type: ignore[no-untyped-def]
+def _review(admin: User, assessment: Assessment) -> TestResponse:
     return client_for(admin).get(reverse("assessments:assessment_review", args=[assessment.pk]))
 
 
 def test_the_review_shows_each_assessors_rating_and_rationale_and_the_mean(
-    admin, assessment, disputed
+    admin: User, assessment: Assessment, disputed: Indicator
 ) -> None:
     response = _review(admin, assessment)
 
@@ -77,7 +83,9 @@ def test_the_review_shows_each_assessors_rating_and_rationale_and_the_mean(
     assert 'class="is-disagreement"' in page
 
 
-def test_only_disagreements_get_a_settle_form(admin, assessment, disputed) -> None:
+def test_only_disagreements_get_a_settle_form(
+    admin: User, assessment: Assessment, disputed: Indicator
+) -> None:
     response = _review(admin, assessment)
 
     with_forms = [r["indicator"] for r in response.context["rows"] if r["form"] is not None]
@@ -86,7 +94,7 @@ def test_only_disagreements_get_a_settle_form(admin, assessment, disputed) -> No
 
 
 def test_a_met_and_a_not_met_on_a_mandatory_item_is_a_disagreement(
-    admin, trusted, cloud, assessor, assessor2, vendor
+    admin: User, trusted: Framework, cloud: Cloud, assessor: User, assessor2: User, vendor: User
 ) -> None:
     import datetime
 
@@ -139,7 +147,7 @@ def test_a_met_and_a_not_met_on_a_mandatory_item_is_a_disagreement(
 
 
 def test_approving_before_settling_names_the_indicators_to_settle(
-    admin, assessment, disputed
+    admin: User, assessment: Assessment, disputed: Indicator
 ) -> None:
     response = client_for(admin).post(
         reverse("assessments:assessment_approve", args=[assessment.pk]), follow=True
@@ -154,7 +162,7 @@ def test_approving_before_settling_names_the_indicators_to_settle(
 
 
 def test_a_settlement_needs_a_reason_and_is_not_saved_without_one(
-    admin, assessment, disputed
+    admin: User, assessment: Assessment, disputed: Indicator
 ) -> None:
     response = client_for(admin).post(
         reverse("assessments:assessment_settle", args=[assessment.pk]),
@@ -166,7 +174,9 @@ def test_a_settlement_needs_a_reason_and_is_not_saved_without_one(
     assert not Settlement.objects.exists()
 
 
-def test_a_settlement_needs_a_rating(admin, assessment, disputed) -> None:
+def test_a_settlement_needs_a_rating(
+    admin: User, assessment: Assessment, disputed: Indicator
+) -> None:
     response = client_for(admin).post(
         reverse("assessments:assessment_settle", args=[assessment.pk]),
         {"indicator": str(disputed.pk), f"settle-{disputed.pk}-reason": "依据演练报告。"},
@@ -178,7 +188,7 @@ def test_a_settlement_needs_a_rating(admin, assessment, disputed) -> None:
 
 
 def test_settling_then_approving_makes_the_assessment_read_only(
-    admin, assessment, disputed
+    admin: User, assessment: Assessment, disputed: Indicator
 ) -> None:
     client = client_for(admin)
 
@@ -210,7 +220,9 @@ def test_settling_then_approving_makes_the_assessment_read_only(
     assert all(r["form"] is None for r in response.context["rows"])
 
 
-def test_an_approved_assessment_refuses_a_late_settlement(admin, assessment, disputed) -> None:
+def test_an_approved_assessment_refuses_a_late_settlement(
+    admin: User, assessment: Assessment, disputed: Indicator
+) -> None:
     services.settlement_save(
         assessment=assessment, indicator=disputed, rating=2, reason="取中。", acting_user=admin
     )
@@ -229,7 +241,9 @@ def test_an_approved_assessment_refuses_a_late_settlement(admin, assessment, dis
     assert Settlement.objects.get().rating == 2
 
 
-def test_returning_needs_a_comment(admin, assessment, disputed) -> None:
+def test_returning_needs_a_comment(
+    admin: User, assessment: Assessment, disputed: Indicator
+) -> None:
     response = client_for(admin).post(
         reverse("assessments:assessment_return", args=[assessment.pk]), {"comment": "  "}
     )
@@ -241,7 +255,7 @@ def test_returning_needs_a_comment(admin, assessment, disputed) -> None:
 
 
 def test_returning_sends_the_assessors_pending_comments_with_the_admins(
-    admin, assessment, disputed, assessor
+    admin: User, assessment: Assessment, disputed: Indicator, assessor: User
 ) -> None:
     services.review_comment_add(
         assessment=assessment, indicator=disputed, text="请补充容灾演练报告。", acting_user=assessor
@@ -260,7 +274,9 @@ def test_returning_sends_the_assessors_pending_comments_with_the_admins(
     assert ReviewComment.objects.filter(author=admin, text__startswith="请按专家意见").exists()
 
 
-def test_the_review_of_a_draft_offers_neither_return_nor_approval(admin, assessment) -> None:
+def test_the_review_of_a_draft_offers_neither_return_nor_approval(
+    admin: User, assessment: Assessment
+) -> None:
     response = _review(admin, assessment)
 
     assert not response.context["can_return"]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pytest_django import Settings
 
 from accounts.divisions import division_lookup
 from accounts.models import User
@@ -11,7 +14,9 @@ from demo.campaigns import DEMO_CLOUDS, load_demo_campaign
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_campaign_runs_every_state_through_the_workflow_and_runs_once(settings, tmp_path):
+def test_the_demo_campaign_runs_every_state_through_the_workflow_and_runs_once(
+    settings: Settings, tmp_path: Path
+) -> None:
     settings.MEDIA_ROOT = tmp_path
     load_demo_accounts()
 

@@ -8,13 +8,15 @@ import hashlib
 import io
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.utils import translation
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from accounts.models import User
 from assessments import services
@@ -27,10 +29,10 @@ from assessments.evidence.selectors import (
 )
 from assessments.evidence.services import evidence_delete, evidence_upload
 from assessments.evidence.sniffing import detect_kind
-from assessments.models import Assessment, Campaign, Evidence
+from assessments.models import Assessment, Assignment, Campaign, Evidence
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
-from indicators.models import Indicator
+from indicators.models import Framework, Indicator
 from tests.assessments.conftest import answer_everything
 from tests.assessments.evidence_files import (
     CSV_GB18030,
@@ -57,7 +59,7 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:
+def media(settings: Settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
 
@@ -71,14 +73,24 @@ def stored_files(media: Path) -> list[Path]:
     return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
 
 
-def upload(assessment, indicator, vendor, name, content, **kwargs) -> Evidence:
+def upload(
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    name: str,
+    content: bytes,
+    *,
+    issued_on: datetime.date | None = None,
+    valid_until: datetime.date | None = None,
+) -> Evidence:
     return evidence_upload(
         assessment=assessment,
         indicator=indicator,
         upload=SimpleUploadedFile(name.replace("/", "_").replace("\\", "_")[-200:], content),
+        issued_on=issued_on,
+        valid_until=valid_until,
         acting_user=vendor,
         name=name,
-        **kwargs,
     )
 
 
@@ -95,8 +107,8 @@ def assert_refused(media: Path, excinfo: pytest.ExceptionInfo, *fragments: str) 
 
 
 def test_a_vendor_uploads_a_pdf_stored_with_its_size_sha256_and_type(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     item = upload(assessment, indicator, vendor, "等保测评报告.pdf", PDF)
 
     assert item.original_name == "等保测评报告.pdf"
@@ -110,18 +122,20 @@ def test_a_vendor_uploads_a_pdf_stored_with_its_size_sha256_and_type(
 
 
 def test_the_file_is_stored_under_a_random_name_keeping_only_the_extension(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     item = upload(assessment, indicator, vendor, "等保测评报告.pdf", PDF)
 
     (path,) = stored_files(media)
     assert path.suffix == ".pdf"
     assert "等保" not in str(path)
     assert path.parent == media / "evidence" / str(assessment.pk) / str(indicator.pk)
-    assert item.file.name.endswith(path.name)
+    assert item.file.name is not None and item.file.name.endswith(path.name)
 
 
-def test_the_upload_is_audited_with_name_size_and_sha256(assessment, indicator, vendor):
+def test_the_upload_is_audited_with_name_size_and_sha256(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     item = upload(assessment, indicator, vendor, "report.pdf", PDF)
 
     event = AuditEvent.objects.get(action="assessments.evidence.uploaded")
@@ -132,7 +146,9 @@ def test_the_upload_is_audited_with_name_size_and_sha256(assessment, indicator, 
     assert event.changes["sha256"] == item.sha256
 
 
-def test_the_display_name_is_nfc_normalised(assessment, indicator, vendor):
+def test_the_display_name_is_nfc_normalised(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     decomposed = "Re\u0301sume\u0301.pdf"
 
     item = upload(assessment, indicator, vendor, decomposed, PDF)
@@ -174,8 +190,13 @@ def test_the_display_name_is_nfc_normalised(assessment, indicator, vendor):
     ],
 )
 def test_each_allowed_type_is_accepted_by_its_content(
-    assessment, indicator, vendor, name, content, content_type
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    name: str,
+    content: bytes,
+    content_type: str,
+) -> None:
     item = upload(assessment, indicator, vendor, name, content)
 
     assert item.content_type == content_type
@@ -186,8 +207,8 @@ def test_each_allowed_type_is_accepted_by_its_content(
 
 
 def test_content_that_does_not_match_the_extension_is_refused_naming_both(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "报告.pdf", PNG)
 
@@ -206,36 +227,50 @@ def test_content_that_does_not_match_the_extension_is_refused_naming_both(
     ],
 )
 def test_other_mismatches_are_refused_too(
-    assessment, indicator, vendor, media, name, content, detected
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    media: Path,
+    name: str,
+    content: bytes,
+    detected: str,
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, name, content)
 
     assert_refused(media, excinfo, name, detected)
 
 
-def test_binary_content_named_as_text_is_refused(assessment, indicator, vendor, media):
+def test_binary_content_named_as_text_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "notes.txt", b"MZ\x90\x00\x03\x00\x00\x00" * 64)
 
     assert_refused(media, excinfo, "notes.txt", "not a file type that can be uploaded")
 
 
-def test_an_unknown_type_is_refused_listing_the_allowed_ones(assessment, indicator, vendor, media):
+def test_an_unknown_type_is_refused_listing_the_allowed_ones(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "setup.exe", b"MZ\x90\x00")
 
     assert_refused(media, excinfo, "setup.exe", "cannot be uploaded", ".pdf", ".zip")
 
 
-def test_an_empty_file_is_refused(assessment, indicator, vendor, media):
+def test_an_empty_file_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "empty.pdf", b"")
 
     assert_refused(media, excinfo, "“empty.pdf” is empty.")
 
 
-def test_a_file_over_the_limit_is_refused(assessment, indicator, vendor, media, settings):
+def test_a_file_over_the_limit_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path, settings: Settings
+) -> None:
     settings.EVIDENCE_MAX_BYTES = 1024
 
     with pytest.raises(ValidationError) as excinfo:
@@ -244,7 +279,9 @@ def test_a_file_over_the_limit_is_refused(assessment, indicator, vendor, media, 
     assert_refused(media, excinfo, "“big.pdf” is larger than the limit of 1.0")
 
 
-def test_a_file_of_exactly_the_limit_is_accepted(assessment, indicator, vendor, settings):
+def test_a_file_of_exactly_the_limit_is_accepted(
+    assessment: Assessment, indicator: Indicator, vendor: User, settings: Settings
+) -> None:
     settings.EVIDENCE_MAX_BYTES = 1024
     content = PDF + b"0" * (1024 - len(PDF))
 
@@ -254,14 +291,18 @@ def test_a_file_of_exactly_the_limit_is_accepted(assessment, indicator, vendor, 
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.pdf", "dir/report.pdf", "C:\\tmp\\report.pdf"])
-def test_a_name_with_path_separators_is_refused(assessment, indicator, vendor, media, name):
+def test_a_name_with_path_separators_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path, name: str
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, name, PDF)
 
     assert_refused(media, excinfo, "contains a path separator")
 
 
-def test_a_name_of_300_characters_is_refused(assessment, indicator, vendor, media):
+def test_a_name_of_300_characters_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     name = "测" * 296 + ".pdf"
 
     with pytest.raises(ValidationError) as excinfo:
@@ -271,14 +312,18 @@ def test_a_name_of_300_characters_is_refused(assessment, indicator, vendor, medi
 
 
 @pytest.mark.parametrize("name", ["bell\x07.pdf", "evil\u202efdp.pdf", "line\nbreak.pdf"])
-def test_a_name_with_control_characters_is_refused(assessment, indicator, vendor, media, name):
+def test_a_name_with_control_characters_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path, name: str
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, name, PDF)
 
     assert_refused(media, excinfo, "control characters")
 
 
-def test_a_name_with_dot_dot_is_refused(assessment, indicator, vendor, media):
+def test_a_name_with_dot_dot_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "report..pdf", PDF)
 
@@ -286,8 +331,8 @@ def test_a_name_with_dot_dot_is_refused(assessment, indicator, vendor, media):
 
 
 def test_the_temporary_file_is_removed_when_an_upload_is_refused(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     temporary = TemporaryUploadedFile("报告.pdf", "application/pdf", len(PNG), None)
     temporary.write(PNG)
     temporary.seek(0)
@@ -303,7 +348,9 @@ def test_the_temporary_file_is_removed_when_an_upload_is_refused(
     assert stored_files(media) == []
 
 
-def test_valid_until_before_issued_on_is_refused(assessment, indicator, vendor, media):
+def test_valid_until_before_issued_on_is_refused(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(
             assessment,
@@ -318,8 +365,11 @@ def test_valid_until_before_issued_on_is_refused(assessment, indicator, vendor, 
     assert_refused(media, excinfo, "Valid until is before issued on.")
 
 
-def test_an_indicator_of_another_framework_is_refused(assessment, vendor, trusted, media):
+def test_an_indicator_of_another_framework_is_refused(
+    assessment: Assessment, vendor: User, trusted: Framework, media: Path
+) -> None:
     foreign = Indicator.objects.filter(framework=trusted).first()
+    assert foreign is not None
 
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, foreign, vendor, "report.pdf", PDF)
@@ -328,7 +378,14 @@ def test_an_indicator_of_another_framework_is_refused(assessment, vendor, truste
 
 
 @pytest.mark.parametrize("who", ["owner", "assessor", "admin", "outsider_vendor"])
-def test_only_the_clouds_vendor_may_upload(assessment, indicator, assignments, media, who, request):
+def test_only_the_clouds_vendor_may_upload(
+    assessment: Assessment,
+    indicator: Indicator,
+    assignments: list[Assignment],
+    media: Path,
+    who: str,
+    request: pytest.FixtureRequest,
+) -> None:
     user: User = request.getfixturevalue(who)
 
     with pytest.raises(PermissionDenied):
@@ -339,8 +396,8 @@ def test_only_the_clouds_vendor_may_upload(assessment, indicator, assignments, m
 
 
 def test_nothing_is_uploaded_once_the_campaign_is_no_longer_open(
-    assessment, indicator, vendor, admin, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, admin: User, media: Path
+) -> None:
     Campaign.objects.filter(pk=assessment.campaign_id).update(state=Campaign.State.REVIEWING)
 
     with pytest.raises(ValidationError) as excinfo:
@@ -350,8 +407,8 @@ def test_nothing_is_uploaded_once_the_campaign_is_no_longer_open(
 
 
 def test_nothing_is_uploaded_while_the_assessment_is_submitted(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
 
@@ -374,8 +431,8 @@ def submit_and_return(assessment: Assessment, vendor: User, admin: User) -> None
 
 
 def test_after_submission_a_file_of_the_same_name_becomes_a_new_version(
-    assessment, indicator, vendor, admin, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, admin: User, media: Path
+) -> None:
     first = upload(assessment, indicator, vendor, "等保证书.pdf", PDF)
     submit_and_return(assessment, vendor, admin)
 
@@ -389,7 +446,9 @@ def test_after_submission_a_file_of_the_same_name_becomes_a_new_version(
     assert [r.superseded for r in first_rows] == [True, False]
 
 
-def test_a_file_of_another_name_or_indicator_starts_at_version_one(assessment, indicator, vendor):
+def test_a_file_of_another_name_or_indicator_starts_at_version_one(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     other_indicator = indicators_of(assessment=assessment)[1]
     upload(assessment, indicator, vendor, "a.pdf", PDF)
 
@@ -399,8 +458,12 @@ def test_a_file_of_another_name_or_indicator_starts_at_version_one(assessment, i
 
 
 def test_before_submission_the_vendor_deletes_its_upload_and_the_file_goes(
-    assessment, indicator, vendor, media, django_capture_on_commit_callbacks
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    media: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     item = upload(assessment, indicator, vendor, "draft.pdf", PDF)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -414,8 +477,11 @@ def test_before_submission_the_vendor_deletes_its_upload_and_the_file_goes(
 
 
 def test_deleting_a_later_version_before_submission_keeps_the_chain(
-    assessment, indicator, vendor, django_capture_on_commit_callbacks
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     first = upload(assessment, indicator, vendor, "a.pdf", PDF)
     second = upload(assessment, indicator, vendor, "a.pdf", PDF)
     third = upload(assessment, indicator, vendor, "a.pdf", PDF)
@@ -428,8 +494,8 @@ def test_deleting_a_later_version_before_submission_keeps_the_chain(
 
 
 def test_the_current_versions_are_the_files_no_later_version_replaces(
-    assessment, indicator, vendor
-):
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     other_indicator = indicators_of(assessment=assessment)[1]
     first = upload(assessment, indicator, vendor, "a.pdf", PDF)
     second = upload(assessment, indicator, vendor, "a.pdf", PDF)
@@ -442,8 +508,11 @@ def test_the_current_versions_are_the_files_no_later_version_replaces(
 
 
 def test_once_a_later_version_is_deleted_the_one_before_is_current_again(
-    assessment, indicator, vendor, django_capture_on_commit_callbacks
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     first = upload(assessment, indicator, vendor, "a.pdf", PDF)
     second = upload(assessment, indicator, vendor, "a.pdf", PDF)
 
@@ -454,8 +523,8 @@ def test_once_a_later_version_is_deleted_the_one_before_is_current_again(
 
 
 def test_after_submission_evidence_cannot_be_deleted_even_when_returned(
-    assessment, indicator, vendor, admin, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, admin: User, media: Path
+) -> None:
     item = upload(assessment, indicator, vendor, "kept.pdf", PDF)
     submit_and_return(assessment, vendor, admin)
 
@@ -468,7 +537,13 @@ def test_after_submission_evidence_cannot_be_deleted_even_when_returned(
 
 
 @pytest.mark.parametrize("who", ["owner", "admin", "outsider_vendor"])
-def test_only_the_clouds_vendor_may_delete(assessment, indicator, vendor, who, request):
+def test_only_the_clouds_vendor_may_delete(
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    who: str,
+    request: pytest.FixtureRequest,
+) -> None:
     item = upload(assessment, indicator, vendor, "a.pdf", PDF)
 
     with pytest.raises(PermissionDenied):
@@ -481,7 +556,9 @@ def test_only_the_clouds_vendor_may_delete(assessment, indicator, vendor, who, r
 # Dates and expiry
 
 
-def test_evidence_expiring_before_the_reference_date_is_flagged(assessment, indicator, vendor):
+def test_evidence_expiring_before_the_reference_date_is_flagged(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     reference = assessment.campaign.evidence_reference_date
     expiring = upload(
         assessment,
@@ -501,7 +578,9 @@ def test_evidence_expiring_before_the_reference_date_is_flagged(assessment, indi
     assert evidence_expiring(assessment=assessment) == [expiring]
 
 
-def test_a_superseded_expiring_file_is_not_listed_as_expiring(assessment, indicator, vendor):
+def test_a_superseded_expiring_file_is_not_listed_as_expiring(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     reference = assessment.campaign.evidence_reference_date
     upload(
         assessment,
@@ -516,7 +595,9 @@ def test_a_superseded_expiring_file_is_not_listed_as_expiring(assessment, indica
     assert evidence_expiring(assessment=assessment) == []
 
 
-def test_only_pdfs_and_images_are_previewable(assessment, indicator, vendor):
+def test_only_pdfs_and_images_are_previewable(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     files = [
         upload(assessment, indicator, vendor, name, content)
         for name, content in [("a.pdf", PDF), ("b.png", PNG), ("c.docx", ooxml("word"))]
@@ -531,7 +612,7 @@ def test_only_pdfs_and_images_are_previewable(assessment, indicator, vendor):
 # Content detection on its own
 
 
-def test_detection_reads_a_zip_central_directory_wherever_the_content_types_entry_is():
+def test_detection_reads_a_zip_central_directory_wherever_the_content_types_entry_is() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
@@ -542,11 +623,11 @@ def test_detection_reads_a_zip_central_directory_wherever_the_content_types_entr
     assert buffer.tell() == 0
 
 
-def test_detection_tells_damaged_zip_files_apart():
+def test_detection_tells_damaged_zip_files_apart() -> None:
     assert detect_kind(io.BytesIO(b"PK\x03\x04" + b"\x00" * 100)) is None
 
 
-def test_text_split_in_the_middle_of_a_character_at_64_kib_is_still_text():
+def test_text_split_in_the_middle_of_a_character_at_64_kib_is_still_text() -> None:
     content = ("汉" * 30000).encode()  # 90,000 bytes: the 64 KiB cut falls inside a character
 
     assert detect_kind(io.BytesIO(content)) == "text"
@@ -556,14 +637,18 @@ def test_text_split_in_the_middle_of_a_character_at_64_kib_is_still_text():
 # Damaged and hostile files: refused with the usual message, never an error, never a long read
 
 
-def test_it_refuses_a_truncated_zip(assessment, indicator, vendor, media):
+def test_it_refuses_a_truncated_zip(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "说明.docx", ooxml("word")[:-30])
 
     assert_refused(media, excinfo, "说明.docx", "not a file type that can be uploaded")
 
 
-def test_it_refuses_a_zip_whose_central_directory_is_damaged(assessment, indicator, vendor, media):
+def test_it_refuses_a_zip_whose_central_directory_is_damaged(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     content = plain_zip().replace(b"PK\x01\x02", b"PK\x01\x09", 1)
 
     with pytest.raises(ValidationError) as excinfo:
@@ -572,7 +657,9 @@ def test_it_refuses_a_zip_whose_central_directory_is_damaged(assessment, indicat
     assert_refused(media, excinfo, "bundle.zip", "not a file type that can be uploaded")
 
 
-def test_a_zip_bomb_is_recognised_from_its_names_without_inflating_anything(monkeypatch):
+def test_a_zip_bomb_is_recognised_from_its_names_without_inflating_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
@@ -580,7 +667,7 @@ def test_a_zip_bomb_is_recognised_from_its_names_without_inflating_anything(monk
             for _chunk in range(64):  # 64 MiB of zeros, some 64 KiB compressed
                 member.write(bytes(1024 * 1024))
 
-    def no_inflating(*args, **kwargs):
+    def no_inflating(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("a member was decompressed")
 
     monkeypatch.setattr(zlib, "decompressobj", no_inflating)
@@ -589,13 +676,17 @@ def test_a_zip_bomb_is_recognised_from_its_names_without_inflating_anything(monk
     assert detect_kind(io.BytesIO(buffer.getvalue())) == "docx"
 
 
-def test_an_archive_whose_directory_is_over_the_read_budget_is_not_recognised(monkeypatch):
+def test_an_archive_whose_directory_is_over_the_read_budget_is_not_recognised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(sniffing, "ZIP_READ_BUDGET", 100)
 
     assert detect_kind(io.BytesIO(plain_zip())) is None
 
 
-def test_it_refuses_a_truncated_word_97_document(assessment, indicator, vendor, media):
+def test_it_refuses_a_truncated_word_97_document(
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "old.doc", ole2("WordDocument")[:1024])
 
@@ -612,11 +703,13 @@ def test_it_refuses_a_truncated_word_97_document(assessment, indicator, vendor, 
         pytest.param(lambda c: c[:1024] + bytes(512), id="directory-wiped"),
     ],
 )
-def test_a_damaged_compound_file_is_another_ole2_file_never_an_error(damage):
+def test_a_damaged_compound_file_is_another_ole2_file_never_an_error(
+    damage: Callable[[bytes], bytes],
+) -> None:
     assert detect_kind(io.BytesIO(damage(ole2("WordDocument")))) == "ole"
 
 
-def test_a_large_word_97_document_whose_fat_needs_a_difat_is_recognised():
+def test_a_large_word_97_document_whose_fat_needs_a_difat_is_recognised() -> None:
     content = ole2("WordDocument", stream_sectors=20_000)  # 10 MB, 157 FAT sectors
 
     assert detect_kind(io.BytesIO(content)) == "doc"
@@ -633,7 +726,7 @@ class CountingBytes(io.BytesIO):
         return data
 
 
-def test_a_compound_file_whose_difat_loops_is_given_up_after_a_bounded_read():
+def test_a_compound_file_whose_difat_loops_is_given_up_after_a_bounded_read() -> None:
     handle = CountingBytes(ole2_with_a_looping_difat())
 
     assert detect_kind(handle) == "ole"

@@ -7,26 +7,31 @@ import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
+from pytest_django import Settings
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from assessments import services
 from assessments.evidence.services import evidence_upload
-from assessments.models import Assessment, Evidence
+from assessments.models import Assessment, Assignment, Evidence
 from assessments.selectors import indicators_of
 from indicators.models import Indicator
 from tests.assessments.conftest import answer_everything
 from tests.assessments.evidence_files import PDF, PNG, ooxml
 from tests.factories import UserFactory
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
+
 pytestmark = pytest.mark.django_db
 
-XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+XHR = {"X-Requested-With": "XMLHttpRequest"}
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +41,7 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:
+def media(settings: Settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
 
@@ -47,12 +52,14 @@ def indicator(assessment: Assessment) -> Indicator:
 
 
 @pytest.fixture
-def unassigned_assessor(office) -> User:
-    return UserFactory(username="expert_elsewhere", role=User.Role.ASSESSOR, organisation=office)
+def unassigned_assessor(office: Organisation) -> User:
+    return UserFactory.create(
+        username="expert_elsewhere", role=User.Role.ASSESSOR, organisation=office
+    )
 
 
 @pytest.fixture
-def pdf_evidence(assessment, indicator, vendor) -> Evidence:
+def pdf_evidence(assessment: Assessment, indicator: Indicator, vendor: User) -> Evidence:
     return evidence_upload(
         assessment=assessment,
         indicator=indicator,
@@ -62,7 +69,7 @@ def pdf_evidence(assessment, indicator, vendor) -> Evidence:
 
 
 @pytest.fixture
-def docx_evidence(assessment, indicator, vendor) -> Evidence:
+def docx_evidence(assessment: Assessment, indicator: Indicator, vendor: User) -> Evidence:
     return evidence_upload(
         assessment=assessment,
         indicator=indicator,
@@ -88,10 +95,10 @@ def upload_url(assessment: Assessment, indicator: Indicator) -> str:
     return reverse("assessments:evidence_upload", args=[assessment.pk, indicator.pk])
 
 
-def post_file(client: Client, url: str, name: str, content: bytes, **data: str):
+def post_file(client: Client, url: str, name: str, content: bytes, **data: str) -> TestResponse:
     handle = io.BytesIO(content)
     handle.name = name
-    return client.post(url, {"file": handle, **data}, **XHR)
+    return client.post(url, {"file": handle, **data}, headers=XHR)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -99,8 +106,8 @@ def post_file(client: Client, url: str, name: str, content: bytes, **data: str):
 
 
 def test_the_vendor_uploads_through_xhr_and_gets_the_new_row_as_json(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     response = post_file(
         client_for(vendor),
         upload_url(assessment, indicator),
@@ -120,13 +127,13 @@ def test_the_vendor_uploads_through_xhr_and_gets_the_new_row_as_json(
     assert data["version"] == 1
     assert data["download_url"] == reverse("assessments:evidence_download", args=[item.pk])
     assert "等保测评报告.pdf" in data["html"]
-    assert item.valid_until.isoformat() == "2027-12-31"
+    assert item.valid_until is not None and item.valid_until.isoformat() == "2027-12-31"
     assert len(stored_files(media)) == 1
 
 
 def test_a_refused_upload_answers_400_with_the_errors_and_stores_nothing(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     response = post_file(client_for(vendor), upload_url(assessment, indicator), "x.pdf", PNG)
 
     assert response.status_code == 400
@@ -136,8 +143,8 @@ def test_a_refused_upload_answers_400_with_the_errors_and_stores_nothing(
 
 
 def test_a_300_character_name_sent_over_http_is_refused_not_shortened(
-    assessment, indicator, vendor, media
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path
+) -> None:
     response = post_file(
         client_for(vendor), upload_url(assessment, indicator), "报" * 296 + ".pdf", PDF
     )
@@ -148,8 +155,8 @@ def test_a_300_character_name_sent_over_http_is_refused_not_shortened(
 
 
 def test_the_upload_handler_stops_a_file_over_the_limit(
-    assessment, indicator, vendor, media, settings
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path, settings: Settings
+) -> None:
     settings.EVIDENCE_MAX_BYTES = 300 * 1024
 
     response = post_file(
@@ -163,8 +170,8 @@ def test_the_upload_handler_stops_a_file_over_the_limit(
 
 
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
-    assessment, indicator, vendor, media, settings
-):
+    assessment: Assessment, indicator: Indicator, vendor: User, media: Path, settings: Settings
+) -> None:
     settings.EVIDENCE_MAX_BYTES = 1024
 
     response = post_file(
@@ -177,8 +184,8 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
     assert stored_files(media) == []
 
 
-def test_the_upload_handler_hashes_while_receiving(rf: RequestFactory, settings):
-    from assessments.evidence.uploads import EvidenceUploadHandler
+def test_the_upload_handler_hashes_while_receiving(rf: RequestFactory, settings: Settings) -> None:
+    from assessments.evidence.uploads import EvidenceUploadedFile, EvidenceUploadHandler
 
     content = b"%PDF-1.4\n" + bytes(range(256)) * 4000
     request = rf.post("/", {"file": SimpleUploadedFile("a.pdf", content)})
@@ -187,13 +194,16 @@ def test_the_upload_handler_hashes_while_receiving(rf: RequestFactory, settings)
 
     upload = request.FILES["file"]
 
+    assert isinstance(upload, EvidenceUploadedFile)
     assert upload.evidence_sha256 == hashlib.sha256(content).hexdigest()
     assert upload.size == len(content)
     assert hasattr(upload, "temporary_file_path")
     assert not handler.too_large
 
 
-def test_upload_checks_the_csrf_token(assessment, indicator, vendor):
+def test_upload_checks_the_csrf_token(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(vendor)
     url = upload_url(assessment, indicator)
@@ -203,7 +213,7 @@ def test_upload_checks_the_csrf_token(assessment, indicator, vendor):
     token = client.cookies["csrftoken"].value
     handle = io.BytesIO(PDF)
     handle.name = "a.pdf"
-    with_token = client.post(url, {"file": handle}, HTTP_X_CSRFTOKEN=token, **XHR)
+    with_token = client.post(url, {"file": handle}, headers={**XHR, "X-CSRFToken": token})
 
     assert without.status_code == 403
     assert with_token.status_code == 201
@@ -222,7 +232,15 @@ def test_upload_checks_the_csrf_token(assessment, indicator, vendor):
         ("unassigned_assessor", 404),
     ],
 )
-def test_who_may_upload(assessment, indicator, assignments, who, status, request, media):
+def test_who_may_upload(
+    assessment: Assessment,
+    indicator: Indicator,
+    assignments: list[Assignment],
+    who: str,
+    status: int,
+    request: pytest.FixtureRequest,
+    media: Path,
+) -> None:
     user = request.getfixturevalue(who)
 
     response = post_file(client_for(user), upload_url(assessment, indicator), "a.pdf", PDF)
@@ -233,14 +251,18 @@ def test_who_may_upload(assessment, indicator, assignments, who, status, request
         assert response.json()["errors"] == ["Only the cloud's vendors upload its evidence."]
 
 
-def test_an_anonymous_visitor_is_sent_to_sign_in(assessment, indicator):
+def test_an_anonymous_visitor_is_sent_to_sign_in(
+    assessment: Assessment, indicator: Indicator
+) -> None:
     response = post_file(client_for(None), upload_url(assessment, indicator), "a.pdf", PDF)
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
 
 
-def test_a_plain_form_upload_redirects_back_with_a_message(assessment, indicator, vendor):
+def test_a_plain_form_upload_redirects_back_with_a_message(
+    assessment: Assessment, indicator: Indicator, vendor: User
+) -> None:
     handle = io.BytesIO(PDF)
     handle.name = "a.pdf"
     response = client_for(vendor).post(
@@ -270,7 +292,13 @@ def test_a_plain_form_upload_redirects_back_with_a_message(assessment, indicator
         ("auditor", 404),
     ],
 )
-def test_who_may_download(pdf_evidence, assignments, who, status, request):
+def test_who_may_download(
+    pdf_evidence: Evidence,
+    assignments: list[Assignment],
+    who: str,
+    status: int,
+    request: pytest.FixtureRequest,
+) -> None:
     user = request.getfixturevalue(who)
 
     response = client_for(user).get(
@@ -279,11 +307,13 @@ def test_who_may_download(pdf_evidence, assignments, who, status, request):
 
     assert response.status_code == status
     if status == 200:
-        assert b"".join(response.streaming_content) == PDF
+        assert response.streaming and response.getvalue() == PDF
         response.close()
 
 
-def test_a_download_is_an_attachment_with_the_utf8_name_and_nosniff(pdf_evidence, vendor):
+def test_a_download_is_an_attachment_with_the_utf8_name_and_nosniff(
+    pdf_evidence: Evidence, vendor: User
+) -> None:
     response = client_for(vendor).get(
         reverse("assessments:evidence_download", args=[pdf_evidence.pk])
     )
@@ -301,7 +331,9 @@ def test_a_download_is_an_attachment_with_the_utf8_name_and_nosniff(pdf_evidence
     response.close()
 
 
-def test_a_missing_object_or_stored_file_is_404(pdf_evidence, vendor, media):
+def test_a_missing_object_or_stored_file_is_404(
+    pdf_evidence: Evidence, vendor: User, media: Path
+) -> None:
     client = client_for(vendor)
     for path in stored_files(media):
         path.unlink()
@@ -325,7 +357,13 @@ def test_a_missing_object_or_stored_file_is_404(pdf_evidence, vendor, media):
         ("auditor", 404),
     ],
 )
-def test_who_may_preview(pdf_evidence, assignments, who, status, request):
+def test_who_may_preview(
+    pdf_evidence: Evidence,
+    assignments: list[Assignment],
+    who: str,
+    status: int,
+    request: pytest.FixtureRequest,
+) -> None:
     user = request.getfixturevalue(who)
 
     response = client_for(user).get(reverse("assessments:evidence_preview", args=[pdf_evidence.pk]))
@@ -336,8 +374,12 @@ def test_who_may_preview(pdf_evidence, assignments, who, status, request):
 
 
 def test_an_image_preview_is_inline_sandboxed_and_nosniff(
-    assessment, indicator, vendor, assessor, assignments
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    assessor: User,
+    assignments: list[Assignment],
+) -> None:
     image = evidence_upload(
         assessment=assessment,
         indicator=indicator,
@@ -355,8 +397,8 @@ def test_an_image_preview_is_inline_sandboxed_and_nosniff(
 
 
 def test_a_pdf_preview_is_inline_with_a_policy_that_allows_nothing(
-    pdf_evidence, assessor, assignments
-):
+    pdf_evidence: Evidence, assessor: User, assignments: list[Assignment]
+) -> None:
     response = client_for(assessor).get(
         reverse("assessments:evidence_preview", args=[pdf_evidence.pk])
     )
@@ -370,7 +412,9 @@ def test_a_pdf_preview_is_inline_with_a_policy_that_allows_nothing(
     response.close()
 
 
-def test_office_documents_are_not_previewed(docx_evidence, assessor, assignments):
+def test_office_documents_are_not_previewed(
+    docx_evidence: Evidence, assessor: User, assignments: list[Assignment]
+) -> None:
     response = client_for(assessor).get(
         reverse("assessments:evidence_preview", args=[docx_evidence.pk])
     )
@@ -378,7 +422,7 @@ def test_office_documents_are_not_previewed(docx_evidence, assessor, assignments
     assert response.status_code == 404
 
 
-def test_downloads_and_previews_accept_only_get(pdf_evidence, vendor):
+def test_downloads_and_previews_accept_only_get(pdf_evidence: Evidence, vendor: User) -> None:
     client = client_for(vendor)
 
     assert (
@@ -403,23 +447,31 @@ def test_downloads_and_previews_accept_only_get(pdf_evidence, vendor):
         ("auditor", 404),
     ],
 )
-def test_who_may_delete(pdf_evidence, assignments, who, status, request):
+def test_who_may_delete(
+    pdf_evidence: Evidence,
+    assignments: list[Assignment],
+    who: str,
+    status: int,
+    request: pytest.FixtureRequest,
+) -> None:
     user = request.getfixturevalue(who)
 
     response = client_for(user).post(
-        reverse("assessments:evidence_delete", args=[pdf_evidence.pk]), **XHR
+        reverse("assessments:evidence_delete", args=[pdf_evidence.pk]), headers=XHR
     )
 
     assert response.status_code == status
     assert Evidence.objects.filter(pk=pdf_evidence.pk).exists() == (status != 200)
 
 
-def test_deleting_after_submission_answers_400_with_the_reason(pdf_evidence, assessment, vendor):
+def test_deleting_after_submission_answers_400_with_the_reason(
+    pdf_evidence: Evidence, assessment: Assessment, vendor: User
+) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
 
     response = client_for(vendor).post(
-        reverse("assessments:evidence_delete", args=[pdf_evidence.pk]), **XHR
+        reverse("assessments:evidence_delete", args=[pdf_evidence.pk]), headers=XHR
     )
 
     assert response.status_code == 400
@@ -431,7 +483,9 @@ def test_deleting_after_submission_answers_400_with_the_reason(pdf_evidence, ass
 # The evidence page and the partial
 
 
-def test_the_vendor_sees_the_drop_zone_and_no_preview_links(pdf_evidence, assessment, vendor):
+def test_the_vendor_sees_the_drop_zone_and_no_preview_links(
+    pdf_evidence: Evidence, assessment: Assessment, vendor: User
+) -> None:
     response = client_for(vendor).get(reverse("assessments:evidence_list", args=[assessment.pk]))
 
     page = response.content.decode()
@@ -445,8 +499,8 @@ def test_the_vendor_sees_the_drop_zone_and_no_preview_links(pdf_evidence, assess
 
 
 def test_an_assessor_sees_preview_links_and_no_drop_zone(
-    pdf_evidence, assessment, assessor, assignments
-):
+    pdf_evidence: Evidence, assessment: Assessment, assessor: User, assignments: list[Assignment]
+) -> None:
     response = client_for(assessor).get(reverse("assessments:evidence_list", args=[assessment.pk]))
 
     page = response.content.decode()
@@ -456,8 +510,12 @@ def test_an_assessor_sees_preview_links_and_no_drop_zone(
 
 
 def test_expiring_evidence_is_flagged_to_vendor_and_assessor(
-    assessment, indicator, vendor, assessor, assignments
-):
+    assessment: Assessment,
+    indicator: Indicator,
+    vendor: User,
+    assessor: User,
+    assignments: list[Assignment],
+) -> None:
     import datetime
 
     reference = assessment.campaign.evidence_reference_date
@@ -479,7 +537,9 @@ def test_expiring_evidence_is_flagged_to_vendor_and_assessor(
         assert "1 file expires before the reference date" in page
 
 
-def test_the_evidence_page_is_404_to_outsiders(assessment, outsider_vendor, auditor):
+def test_the_evidence_page_is_404_to_outsiders(
+    assessment: Assessment, outsider_vendor: User, auditor: User
+) -> None:
     url = reverse("assessments:evidence_list", args=[assessment.pk])
 
     assert client_for(outsider_vendor).get(url).status_code == 404

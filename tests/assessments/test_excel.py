@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from accounts.models import User
 from assessments import services
@@ -81,9 +82,15 @@ def trusted_scoring(
     return Assignment.objects.get(pk=assignment.pk)
 
 
-def _sheet(data: bytes):  # type: ignore[no-untyped-def]
+# What a test writes into a cell of the sheet.
+CellValue = str | int | float | None
+
+
+def _sheet(data: bytes) -> tuple[Workbook, Worksheet]:
     workbook = load_workbook(io.BytesIO(data))
-    return workbook, workbook[SHEET]
+    sheet = workbook[SHEET]
+    assert isinstance(sheet, Worksheet)
+    return workbook, sheet
 
 
 def _bytes(workbook: Workbook) -> bytes:
@@ -92,14 +99,14 @@ def _bytes(workbook: Workbook) -> bytes:
     return out.getvalue()
 
 
-def _row_of(sheet, code: str) -> int:  # type: ignore[no-untyped-def]
+def _row_of(sheet: Worksheet, code: str) -> int:
     for row in range(1, sheet.max_row + 1):
         if sheet[f"B{row}"].value == code:
             return row
     raise AssertionError(f"no row for {code}")
 
 
-def _edited(assignment: Assignment, **cells: object) -> bytes:
+def _edited(assignment: Assignment, **cells: CellValue) -> bytes:
     """The assignment's sheet with some cells changed: ``_edited(a, G12=4, H12="")``."""
     workbook, sheet = _sheet(score_sheet_build(assignment=assignment))
     for ref, value in cells.items():
@@ -372,7 +379,7 @@ def test_an_indicator_missing_from_the_sheet_keeps_its_saved_rating(scoring: Ass
     ],
 )
 def test_a_bad_cell_is_reported_by_sheet_row_and_column_and_nothing_is_saved(
-    scoring: Assignment, cells: dict[str, object], where: str, says: str
+    scoring: Assignment, cells: dict[str, CellValue], where: str, says: str
 ) -> None:
     rate_everything(scoring, rating=1)
     cells = {"G20": 3, "H20": "这一行本身没有问题。", **cells}
@@ -465,8 +472,10 @@ def test_a_sheet_of_another_framework_version_is_refused(scoring: Assignment) ->
 
 def test_a_workbook_not_from_the_portal_is_refused(scoring: Assignment) -> None:
     workbook = Workbook()
-    workbook.active.title = SHEET
-    workbook.active["B1"] = "指标编号"
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
+    sheet.title = SHEET
+    sheet["B1"] = "指标编号"
 
     (message,) = _import_fails(scoring, _bytes(workbook))
 
@@ -577,15 +586,13 @@ def test_a_trusted_mandatory_item_takes_met_or_not_met_only(trusted_scoring: Ass
     _workbook, sheet = _sheet(score_sheet_build(assignment=trusted_scoring))
     mandatory = _row_of(sheet, "1.1")
     graded = _row_of(sheet, "1.3")
-    data = _edited(
-        trusted_scoring,
-        **{
-            f"G{mandatory}": 1,
-            f"H{mandatory}": "理由",
-            f"G{graded}": NOT_MET,
-            f"H{graded}": "理由",
-        },
-    )
+    cells: dict[str, CellValue] = {
+        f"G{mandatory}": 1,
+        f"H{mandatory}": "理由",
+        f"G{graded}": NOT_MET,
+        f"H{graded}": "理由",
+    }
+    data = _edited(trusted_scoring, **cells)
 
     messages = _import_fails(trusted_scoring, data)
 

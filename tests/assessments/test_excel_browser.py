@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from assessments import services
@@ -18,7 +20,7 @@ from tests.browser_support import SCREENSHOT_DIR, screenshot, sign_in
 pytestmark = pytest.mark.browser
 
 
-def _sheet_with(assignment: Assignment, path: Path, **cells: object) -> Path:
+def _sheet_with(assignment: Assignment, path: Path, **cells: str | int) -> Path:
     workbook = load_workbook(io.BytesIO(score_sheet_build(assignment=assignment)))
     for ref, value in cells.items():
         workbook[SHEET][ref] = value
@@ -27,8 +29,8 @@ def _sheet_with(assignment: Assignment, path: Path, **cells: object) -> Path:
 
 
 def test_an_assessor_sees_every_bad_cell_then_uploads_the_corrected_sheet(
-    page,  # type: ignore[no-untyped-def]
-    live_server,  # type: ignore[no-untyped-def]
+    page: Page,
+    live_server: LiveServer,
     assessment: Assessment,
     assignments: list[Assignment],
     vendor: User,

@@ -6,9 +6,11 @@ import io
 from urllib.parse import quote
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
+from pytest_django import Settings
 
 from accounts.models import User
 from assessments import services
@@ -22,10 +24,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _english(settings: pytest.FixtureRequest) -> None:
+def _english(settings: Settings) -> None:
     """Pages answer in English (no Accept-Language from the test client): messages are asserted
     in English."""
-    settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
+    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def _file(data: bytes, name: str = "评分表.xlsx") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=CONTENT_TYPE)
 
 
-def _filled(assignment: Assignment, **cells: object) -> bytes:
+def _filled(assignment: Assignment, **cells: str | int) -> bytes:
     workbook = load_workbook(io.BytesIO(score_sheet_build(assignment=assignment)))
     for ref, value in cells.items():
         workbook[SHEET][ref] = value
@@ -94,7 +96,7 @@ def test_everyone_but_the_assigned_assessor_gets_404(
     scoring: Assignment, who: str, request: pytest.FixtureRequest
 ) -> None:
     if who == "unassigned_assessor":
-        user = UserFactory(username="expert3", role=User.Role.ASSESSOR)
+        user = UserFactory.create(username="expert3", role=User.Role.ASSESSOR)
     else:
         user = request.getfixturevalue(who)
     client = client_for(user)
@@ -133,7 +135,7 @@ def test_a_good_sheet_is_saved_and_the_assessor_goes_back_to_scoring(
     assert response.status_code == 302
     assert response["Location"] == f"/assessments/{scoring.assessment.pk}/score/"
     assert Rating.objects.filter(assignment=scoring).count() == 2
-    shown = [str(m) for m in response.wsgi_request._messages]
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert shown == ["Score sheet imported: 2 ratings saved."]
 
 

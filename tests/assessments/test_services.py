@@ -20,7 +20,12 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _submit_and_rate(assessment, assignments, vendor, ratings=(2, 2)):
+def _submit_and_rate(
+    assessment: Assessment,
+    assignments: list[Assignment],
+    vendor: User,
+    ratings: tuple[int, int] = (2, 2),
+) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
     for assignment, rating in zip(assignments, ratings, strict=True):
@@ -51,7 +56,9 @@ def test_a_government_organisation_needs_a_published_division_code() -> None:
     assert org.admin_level == "prefecture"
 
 
-def test_a_cloud_needs_a_vendor_and_a_government_owner(government_org, vendor_org) -> None:
+def test_a_cloud_needs_a_vendor_and_a_government_owner(
+    government_org: Organisation, vendor_org: Organisation
+) -> None:
     with pytest.raises(ValidationError):
         services.cloud_create(
             name="无运营商云", owner=government_org, vendors=[], level="municipal", acting_user=None
@@ -109,7 +116,9 @@ def test_only_admins_create_campaigns(assessor: User, comprehensive: Framework) 
         )
 
 
-def test_adding_a_cloud_twice_creates_one_assessment(campaign, cloud, admin) -> None:
+def test_adding_a_cloud_twice_creates_one_assessment(
+    campaign: Campaign, cloud: Cloud, admin: User
+) -> None:
     services.campaign_add_clouds(campaign=campaign, clouds=[cloud], acting_user=admin)
     again = services.campaign_add_clouds(campaign=campaign, clouds=[cloud], acting_user=admin)
 
@@ -118,10 +127,12 @@ def test_adding_a_cloud_twice_creates_one_assessment(campaign, cloud, admin) -> 
 
 
 def test_an_assessor_of_the_vendor_or_with_a_declared_link_cannot_be_assigned(
-    assessment, admin, vendor_org, government_org
+    assessment: Assessment, admin: User, vendor_org: Organisation, government_org: Organisation
 ) -> None:
-    insider = UserFactory(username="insider", role=User.Role.ASSESSOR, organisation=vendor_org)
-    linked = UserFactory(username="linked", role=User.Role.ASSESSOR)
+    insider = UserFactory.create(
+        username="insider", role=User.Role.ASSESSOR, organisation=vendor_org
+    )
+    linked = UserFactory.create(username="linked", role=User.Role.ASSESSOR)
     services.conflict_declare(
         assessor=linked, organisation=government_org, reason="曾任该局顾问", acting_user=linked
     )
@@ -135,8 +146,10 @@ def test_an_assessor_of_the_vendor_or_with_a_declared_link_cannot_be_assigned(
     assert not Assignment.objects.exists()
 
 
-def test_no_more_assessors_than_the_campaign_allows(assessment, assignments, admin) -> None:
-    third = UserFactory(username="third", role=User.Role.ASSESSOR)
+def test_no_more_assessors_than_the_campaign_allows(
+    assessment: Assessment, assignments: list[Assignment], admin: User
+) -> None:
+    third = UserFactory.create(username="third", role=User.Role.ASSESSOR)
 
     with pytest.raises(ValidationError) as error:
         services.assignment_create(assessment=assessment, assessor=third, acting_user=admin)
@@ -144,7 +157,9 @@ def test_no_more_assessors_than_the_campaign_allows(assessment, assignments, adm
     assert "2" in str(error.value)
 
 
-def test_submitting_names_every_missing_answer_and_changes_nothing(assessment, vendor) -> None:
+def test_submitting_names_every_missing_answer_and_changes_nothing(
+    assessment: Assessment, vendor: User
+) -> None:
     indicators = selectors.indicators_of(assessment=assessment)
     services.answer_save(
         assessment=assessment,
@@ -164,7 +179,9 @@ def test_submitting_names_every_missing_answer_and_changes_nothing(assessment, v
     assert assessment.state == Assessment.State.DRAFT
 
 
-def test_quantitative_indicators_need_the_measured_value(assessment, vendor) -> None:
+def test_quantitative_indicators_need_the_measured_value(
+    assessment: Assessment, vendor: User
+) -> None:
     indicator = next(i for i in selectors.indicators_of(assessment=assessment) if i.is_quantitative)
     services.answer_save(
         assessment=assessment,
@@ -182,7 +199,7 @@ def test_quantitative_indicators_need_the_measured_value(assessment, vendor) -> 
     assert missing[indicator.pk] == ["the measured value"]
 
 
-def test_a_rating_out_of_range_is_refused(assessment, vendor) -> None:
+def test_a_rating_out_of_range_is_refused(assessment: Assessment, vendor: User) -> None:
     indicator = selectors.indicators_of(assessment=assessment)[0]
 
     with pytest.raises(ValidationError) as error:
@@ -194,7 +211,9 @@ def test_a_rating_out_of_range_is_refused(assessment, vendor) -> None:
     assert not assessment.answers.exists()
 
 
-def test_another_vendor_cannot_answer_for_the_cloud(assessment, outsider_vendor) -> None:
+def test_another_vendor_cannot_answer_for_the_cloud(
+    assessment: Assessment, outsider_vendor: User
+) -> None:
     indicator = selectors.indicators_of(assessment=assessment)[0]
 
     with pytest.raises(PermissionDenied):
@@ -204,7 +223,7 @@ def test_another_vendor_cannot_answer_for_the_cloud(assessment, outsider_vendor)
 
 
 def test_after_submission_answers_are_locked_until_returned(
-    assessment, assignments, vendor, admin
+    assessment: Assessment, assignments: list[Assignment], vendor: User, admin: User
 ) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -244,7 +263,7 @@ def test_after_submission_answers_are_locked_until_returned(
 
 
 def test_the_first_rating_starts_the_review_and_the_last_submission_scores_it(
-    assessment, assignments, vendor
+    assessment: Assessment, assignments: list[Assignment], vendor: User
 ) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -264,7 +283,7 @@ def test_the_first_rating_starts_the_review_and_the_last_submission_scores_it(
 
 
 def test_an_assessor_cannot_submit_without_a_rationale_for_every_rating(
-    assessment, assignments, vendor
+    assessment: Assessment, assignments: list[Assignment], vendor: User
 ) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -283,7 +302,9 @@ def test_an_assessor_cannot_submit_without_a_rationale_for_every_rating(
     ]
 
 
-def test_only_the_assigned_assessor_rates(assessment, assignments, vendor, assessor2) -> None:
+def test_only_the_assigned_assessor_rates(
+    assessment: Assessment, assignments: list[Assignment], vendor: User, assessor2: User
+) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
     indicator = selectors.indicators_of(assessment=assessment)[0]
@@ -299,7 +320,7 @@ def test_only_the_assigned_assessor_rates(assessment, assignments, vendor, asses
 
 
 def test_the_consolidated_rating_is_the_mean_unless_settled(
-    assessment, assignments, vendor, admin
+    assessment: Assessment, assignments: list[Assignment], vendor: User, admin: User
 ) -> None:
     _submit_and_rate(assessment, assignments, vendor, ratings=(1, 2))
     indicator = selectors.indicators_of(assessment=assessment)[0]
@@ -320,7 +341,7 @@ def test_the_consolidated_rating_is_the_mean_unless_settled(
 
 
 def test_ratings_two_steps_apart_must_be_settled_before_approval(
-    assessment, assignments, vendor, admin
+    assessment: Assessment, assignments: list[Assignment], vendor: User, admin: User
 ) -> None:
     _submit_and_rate(assessment, assignments, vendor, ratings=(1, 3))
     assert assessment.state == Assessment.State.SCORED
@@ -344,7 +365,9 @@ def test_ratings_two_steps_apart_must_be_settled_before_approval(
     assert assessment.approved_by == admin
 
 
-def test_an_approved_assessment_never_changes(assessment, assignments, vendor, admin) -> None:
+def test_an_approved_assessment_never_changes(
+    assessment: Assessment, assignments: list[Assignment], vendor: User, admin: User
+) -> None:
     _submit_and_rate(assessment, assignments, vendor)
     services.assessment_approve(assessment=assessment, acting_user=admin)
     indicator = selectors.indicators_of(assessment=assessment)[0]
@@ -362,7 +385,11 @@ def test_an_approved_assessment_never_changes(assessment, assignments, vendor, a
 
 
 def test_a_campaign_closes_only_when_every_assessment_is_approved(
-    campaign, assessment, assignments, vendor, admin
+    campaign: Campaign,
+    assessment: Assessment,
+    assignments: list[Assignment],
+    vendor: User,
+    admin: User,
 ) -> None:
     services.campaign_set_state(
         campaign=campaign, state=Campaign.State.REVIEWING, acting_user=admin
@@ -377,7 +404,7 @@ def test_a_campaign_closes_only_when_every_assessment_is_approved(
 
 
 def test_mandatory_items_split_between_met_and_not_met_disagree(
-    trusted: Framework, admin, cloud, vendor, assessor, assessor2
+    trusted: Framework, admin: User, cloud: Cloud, vendor: User, assessor: User, assessor2: User
 ) -> None:
     today = datetime.date.today()
     campaign = services.campaign_create(
@@ -413,7 +440,7 @@ def test_mandatory_items_split_between_met_and_not_met_disagree(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_submissions_make_exactly_one_transition(
-    assessment, assignments, vendor
+    assessment: Assessment, assignments: list[Assignment], vendor: User
 ) -> None:
     answer_everything(assessment, vendor)
     barrier = threading.Barrier(2)

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from assessments.models import Assessment
+from accounts.models import User
+from assessments.models import Assessment, Assignment
 from tests.assessments.conftest import answer_everything, rate_everything
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_whole_evaluation_runs_from_draft_to_approved(assessment, assignments, vendor, admin):
+def test_a_whole_evaluation_runs_from_draft_to_approved(
+    assessment: Assessment, assignments: list[Assignment], vendor: User, admin: User
+) -> None:
     from assessments import services
 
     answer_everything(assessment, vendor)

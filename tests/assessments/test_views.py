@@ -5,36 +5,41 @@ from django.test import Client
 
 from accounts.models import User
 from assessments import selectors, services
-from assessments.models import Answer, Assessment, Rating
+from assessments.models import Answer, Assessment, Assignment, Rating
 from tests.assessments.conftest import answer_everything
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+XHR = {"X-Requested-With": "XMLHttpRequest"}
 
 
 @pytest.fixture
-def people(users_by_role, outsider_vendor, assignments, assessor2) -> dict[str, User | None]:
+def people(
+    users_by_role: dict[str, User],
+    outsider_vendor: User,
+    assignments: list[Assignment],
+    assessor2: User,
+) -> dict[str, User | None]:
     """Everyone who might knock: one per role, the second assessor, outsiders, nobody."""
     return {
         **users_by_role,
         "assessor2": assessor2,
         "outsider_vendor": outsider_vendor,
-        "unassigned_assessor": UserFactory(username="idle", role=User.Role.ASSESSOR),
+        "unassigned_assessor": UserFactory.create(username="idle", role=User.Role.ASSESSOR),
         "anonymous": None,
     }
 
 
 def _status(user: User | None, method: str, url: str, data: dict | None = None) -> int:
     client = client_for(user)
-    response = client.get(url) if method == "GET" else client.post(url, data or {}, **XHR)
+    response = client.get(url) if method == "GET" else client.post(url, data or {}, headers=XHR)
     return response.status_code
 
 
 def test_every_page_of_the_workflow_admits_exactly_the_people_it_should(
-    people, assessment: Assessment
+    people: dict[str, User | None], assessment: Assessment
 ) -> None:
     indicator = selectors.indicators_of(assessment=assessment)[0]
     pk = assessment.pk
@@ -70,7 +75,9 @@ def test_every_page_of_the_workflow_admits_exactly_the_people_it_should(
                 assert status in (403, 404), (method, url, name, status)
 
 
-def test_the_vendor_page_is_in_chinese_and_lists_what_is_missing(assessment, vendor) -> None:
+def test_the_vendor_page_is_in_chinese_and_lists_what_is_missing(
+    assessment: Assessment, vendor: User
+) -> None:
     html = client_for(vendor).get(f"/assessments/{assessment.pk}/").content.decode()
 
     assert "提交自评" in html
@@ -79,13 +86,15 @@ def test_the_vendor_page_is_in_chinese_and_lists_what_is_missing(assessment, ven
     assert html.count("data-autosave>") == 20
 
 
-def test_autosave_stores_a_draft_and_says_how_much_is_left(assessment, vendor) -> None:
+def test_autosave_stores_a_draft_and_says_how_much_is_left(
+    assessment: Assessment, vendor: User
+) -> None:
     indicator = selectors.indicators_of(assessment=assessment)[0]
 
     response = client_for(vendor).post(
         f"/assessments/{assessment.pk}/answers/{indicator.pk}/",
         {"self_rating": "2", "explanation": "提供IaaS和基础PaaS服务"},
-        **XHR,
+        headers=XHR,
     )
 
     assert response.status_code == 200
@@ -96,20 +105,20 @@ def test_autosave_stores_a_draft_and_says_how_much_is_left(assessment, vendor) -
 
 
 def test_autosave_rejects_a_bad_value_with_a_message_and_keeps_the_old_answer(
-    assessment, vendor
+    assessment: Assessment, vendor: User
 ) -> None:
     indicator = next(i for i in selectors.indicators_of(assessment=assessment) if i.is_quantitative)
     client = client_for(vendor)
     client.post(
         f"/assessments/{assessment.pk}/answers/{indicator.pk}/",
         {"self_rating": "2", "value": "99.9", "explanation": "ok"},
-        **XHR,
+        headers=XHR,
     )
 
     response = client.post(
         f"/assessments/{assessment.pk}/answers/{indicator.pk}/",
         {"self_rating": "2", "value": "九十九", "explanation": "changed"},
-        **XHR,
+        headers=XHR,
     )
 
     assert response.status_code == 400
@@ -118,7 +127,9 @@ def test_autosave_rejects_a_bad_value_with_a_message_and_keeps_the_old_answer(
     assert answer.explanation == "ok"
 
 
-def test_submitting_too_early_lists_the_missing_indicators(assessment, vendor) -> None:
+def test_submitting_too_early_lists_the_missing_indicators(
+    assessment: Assessment, vendor: User
+) -> None:
     response = client_for(vendor).post(f"/assessments/{assessment.pk}/submit/", follow=True)
 
     html = response.content.decode()
@@ -128,7 +139,7 @@ def test_submitting_too_early_lists_the_missing_indicators(assessment, vendor) -
 
 
 def test_a_submitted_self_assessment_is_read_only_for_the_vendor(
-    assessment, assignments, vendor
+    assessment: Assessment, assignments: list[Assignment], vendor: User
 ) -> None:
     answer_everything(assessment, vendor)
     response = client_for(vendor).post(f"/assessments/{assessment.pk}/submit/", follow=True)
@@ -141,7 +152,7 @@ def test_a_submitted_self_assessment_is_read_only_for_the_vendor(
 
 
 def test_the_assessor_rates_with_autosave_and_sees_the_vendors_answer(
-    assessment, assignments, vendor, assessor
+    assessment: Assessment, assignments: list[Assignment], vendor: User, assessor: User
 ) -> None:
     answer_everything(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -154,13 +165,15 @@ def test_the_assessor_rates_with_autosave_and_sees_the_vendors_answer(
     response = client.post(
         f"/assessments/{assessment.pk}/ratings/{indicator.pk}/",
         {"rating": "3", "rationale": "目录完整，可自助开通"},
-        **XHR,
+        headers=XHR,
     )
     assert response.json()["ok"] is True
     assert Rating.objects.get(indicator=indicator, assignment=assignments[0]).rating == 3
 
 
-def test_the_api_lists_only_what_the_user_may_see(assessment, vendor, outsider_vendor) -> None:
+def test_the_api_lists_only_what_the_user_may_see(
+    assessment: Assessment, vendor: User, outsider_vendor: User
+) -> None:
     mine = client_for(vendor).get("/api/v1/assessments/").json()
     theirs = client_for(outsider_vendor).get("/api/v1/assessments/").json()
 

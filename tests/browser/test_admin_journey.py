@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Organisation, User
 from assessments import services
@@ -27,7 +29,7 @@ OTHER_CLOUDS = [
 ]
 
 
-def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def screenshot(page: Page, name: str) -> None:
     """A full-page screenshot taken with a viewport as tall as the page: Chromium's stitched
     full-page captures of long tables can repeat rows."""
     height = page.evaluate("document.documentElement.scrollHeight")
@@ -56,6 +58,8 @@ def _scored_with_a_disagreement(
 ) -> tuple[Campaign, Assessment, Indicator]:
     """An open campaign of five clouds in several states; 济南's two assessors rate one
     indicator 3 and 1, two steps apart. Everything goes through the workflow services."""
+    vendor_org = vendor.organisation
+    assert vendor_org is not None
     default_catalogs_load(acting_user=None)
     framework = Framework.objects.get(
         kind=Framework.Kind.COMPREHENSIVE, state=Framework.State.PUBLISHED
@@ -73,17 +77,17 @@ def _scored_with_a_disagreement(
     jinan = services.cloud_create(
         name="济南政务云计算中心",
         owner=owner,
-        vendors=[vendor.organisation],
+        vendors=[vendor_org],
         level=Cloud.Level.MUNICIPAL,
         acting_user=None,
     )
     others = [
         services.cloud_create(
             name=name,
-            owner=OrganisationFactory(
+            owner=OrganisationFactory.create(
                 kind=Organisation.Kind.GOVERNMENT, name=org, division_code=code
             ),
-            vendors=[vendor.organisation],
+            vendors=[vendor_org],
             level=level,
             acting_user=None,
         )
@@ -121,6 +125,7 @@ def _scored_with_a_disagreement(
     _evidence(rest[0], vendor, indicators_of(assessment=rest[0])[::2])
     services.assessment_submit(assessment=rest[0], acting_user=vendor)
     first = rest[0].assignments.order_by("id").first()
+    assert first is not None
     for i in indicators_of(assessment=rest[0])[:9]:
         services.rating_save(
             assignment=first,
@@ -143,11 +148,15 @@ def _scored_with_a_disagreement(
 
 
 def test_the_admin_reads_the_cockpit_settles_a_disagreement_and_approves(
-    page, live_server, admin, vendor, government_org
+    page: Page,
+    live_server: LiveServer,
+    admin: User,
+    vendor: User,
+    government_org: Organisation,
 ) -> None:
     assessors = [
-        UserFactory(username="expert_li", display_name="李专家", role=User.Role.ASSESSOR),
-        UserFactory(username="expert_wang", display_name="王专家", role=User.Role.ASSESSOR),
+        UserFactory.create(username="expert_li", display_name="李专家", role=User.Role.ASSESSOR),
+        UserFactory.create(username="expert_wang", display_name="王专家", role=User.Role.ASSESSOR),
     ]
     campaign, assessment, indicator = _scored_with_a_disagreement(
         admin, vendor, assessors, government_org
@@ -186,33 +195,39 @@ def test_the_admin_reads_the_cockpit_settles_a_disagreement_and_approves(
 
 
 def test_the_admin_creates_a_campaign_adds_clouds_and_assigns_assessors(
-    page, live_server, admin, vendor, government_org
+    page: Page,
+    live_server: LiveServer,
+    admin: User,
+    vendor: User,
+    government_org: Organisation,
 ) -> None:
+    vendor_org = vendor.organisation
+    assert vendor_org is not None
     default_catalogs_load(acting_user=None)
     jinan = services.cloud_create(
         name="济南政务云计算中心",
         owner=government_org,
-        vendors=[vendor.organisation],
+        vendors=[vendor_org],
         level=Cloud.Level.MUNICIPAL,
         acting_user=None,
     )
     for name, org, code, level in OTHER_CLOUDS:
         services.cloud_create(
             name=name,
-            owner=OrganisationFactory(
+            owner=OrganisationFactory.create(
                 kind=Organisation.Kind.GOVERNMENT, name=org, division_code=code
             ),
-            vendors=[vendor.organisation],
+            vendors=[vendor_org],
             level=level,
             acting_user=None,
         )
-    li = UserFactory(username="expert_li", display_name="李专家", role=User.Role.ASSESSOR)
-    UserFactory(username="expert_wang", display_name="王专家", role=User.Role.ASSESSOR)
-    UserFactory(
+    li = UserFactory.create(username="expert_li", display_name="李专家", role=User.Role.ASSESSOR)
+    UserFactory.create(username="expert_wang", display_name="王专家", role=User.Role.ASSESSOR)
+    UserFactory.create(
         username="expert_zhao",
         display_name="赵专家",
         role=User.Role.ASSESSOR,
-        organisation=vendor.organisation,
+        organisation=vendor_org,
     )
     services.conflict_declare(
         assessor=li, organisation=government_org, reason="曾任济南市大数据局顾问", acting_user=admin

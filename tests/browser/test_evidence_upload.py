@@ -11,10 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
+from accounts.models import User
 from assessments.evidence.services import evidence_upload
-from assessments.models import Evidence
+from assessments.models import Assessment, Assignment, Evidence
 from assessments.selectors import indicators_of
 from tests.assessments.conftest import (  # noqa: F401 (fixtures)
     assessment,
@@ -32,19 +35,19 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:
+def media(settings: Settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
 
 
-def section_screenshot(locator, name: str) -> Path:
+def section_screenshot(locator: Locator, name: str) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
     locator.screenshot(path=str(path))
     return path
 
 
-def throttle_uploads(page, bytes_per_second: int) -> None:
+def throttle_uploads(page: Page, bytes_per_second: int) -> None:
     """Slows the browser's uploads so that the progress bar has time to be seen."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -60,8 +63,8 @@ def throttle_uploads(page, bytes_per_second: int) -> None:
 
 
 def test_the_vendor_uploads_a_file_with_a_visible_progress_bar(
-    page, live_server, assessment, vendor, tmp_path
-):
+    page: Page, live_server: LiveServer, assessment: Assessment, vendor: User, tmp_path: Path
+) -> None:
     indicator = indicators_of(assessment=assessment)[0]
     content = b"%PDF-1.7\n" + os.urandom(4 * 1024 * 1024)
     path = tmp_path / "等保三级测评报告.pdf"
@@ -101,8 +104,8 @@ def test_the_vendor_uploads_a_file_with_a_visible_progress_bar(
 
 
 def test_several_dropped_files_upload_one_by_one_and_errors_show_inline(
-    page, live_server, assessment, vendor
-):
+    page: Page, live_server: LiveServer, assessment: Assessment, vendor: User
+) -> None:
     indicator = indicators_of(assessment=assessment)[1]
     sign_in(page, live_server.url, vendor.username)
     page.goto(f"{live_server.url}/assessments/{assessment.pk}/")
@@ -138,8 +141,13 @@ def test_several_dropped_files_upload_one_by_one_and_errors_show_inline(
 
 
 def test_the_assessor_sees_the_evidence_with_preview_links_and_expiry_warnings(
-    page, live_server, assessment, vendor, assessor, assignments
-):
+    page: Page,
+    live_server: LiveServer,
+    assessment: Assessment,
+    vendor: User,
+    assessor: User,
+    assignments: list[Assignment],
+) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     indicators = indicators_of(assessment=assessment)
@@ -178,8 +186,13 @@ def test_the_assessor_sees_the_evidence_with_preview_links_and_expiry_warnings(
 
 
 def test_a_real_pdf_opens_in_the_browsers_viewer(
-    page, live_server, assessment, vendor, assessor, assignments
-):
+    page: Page,
+    live_server: LiveServer,
+    assessment: Assessment,
+    vendor: User,
+    assessor: User,
+    assignments: list[Assignment],
+) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from weasyprint import HTML
 
@@ -195,7 +208,7 @@ def test_a_real_pdf_opens_in_the_browsers_viewer(
     # A sandboxed PDF never finishes loading in Chromium; this one must.
     response = page.goto(f"{live_server.url}/evidence/{item.pk}/preview/")
 
-    assert response.status == 200
+    assert response is not None and response.status == 200
     assert response.headers["content-type"] == "application/pdf"
     page.wait_for_timeout(2500)  # the viewer draws the page a moment after the load
     screenshot(page, "evidence-preview-pdf")

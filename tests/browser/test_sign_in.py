@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from tests.browser_support import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
-DASHBOARD_HEADINGS = {
+# By role: the users_by_role fixture's keys are the roles' values.
+DASHBOARD_HEADINGS: dict[str, tuple[str, str]] = {
     User.Role.ADMIN: ("评估批次", "Campaigns"),
     User.Role.ASSESSOR: ("我的评估任务", "My assignments"),
     User.Role.VENDOR: ("自评填报", "Self-assessments"),
@@ -17,7 +20,7 @@ DASHBOARD_HEADINGS = {
 
 
 def test_each_role_signs_in_sees_its_dashboard_in_chinese_then_switches_to_english(
-    page, live_server, users_by_role: dict[str, User]
+    page: Page, live_server: LiveServer, users_by_role: dict[str, User]
 ) -> None:
     for role, user in users_by_role.items():
         chinese, english = DASHBOARD_HEADINGS[role]
@@ -44,7 +47,9 @@ def test_each_role_signs_in_sees_its_dashboard_in_chinese_then_switches_to_engli
         page.wait_for_url(f"{live_server.url}/login/")
 
 
-def test_a_wrong_password_shows_the_error_in_the_page(page, live_server, vendor: User) -> None:
+def test_a_wrong_password_shows_the_error_in_the_page(
+    page: Page, live_server: LiveServer, vendor: User
+) -> None:
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", vendor.username)
     page.fill("#id_password", "not-the-password")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -129,15 +129,25 @@ def as_yaml(doc: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def english() -> Any:
+def english() -> Iterator[None]:
     """Messages in English, whatever the compiled Chinese catalog says."""
     with translation.override("en"):
         yield
 
 
+class ImportDoc(Protocol):
+    """The ``import_doc`` fixture: imports a catalog document, published or as a draft."""
+
+    def __call__(
+        self, doc: dict[str, Any], *, publish: bool = ..., name: str = ...
+    ) -> Framework: ...
+
+
 @pytest.fixture
-def import_doc(db: None) -> Callable[..., Framework]:
-    def _import(doc: dict[str, Any], *, publish: bool = False, name: str = "small.yaml"):
+def import_doc(db: None) -> ImportDoc:
+    def _import(
+        doc: dict[str, Any], *, publish: bool = False, name: str = "small.yaml"
+    ) -> Framework:
         return framework_import(
             source=as_yaml(doc), filename=name, acting_user=None, publish=publish
         ).framework

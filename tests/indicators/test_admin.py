@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from django.urls import reverse
 
@@ -11,6 +9,7 @@ from accounts.models import User
 from indicators.models import Framework, Indicator
 from indicators.services import framework_retire
 from tests.conftest import client_for
+from tests.indicators.conftest import ImportDoc
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ def test_an_indicator_of_a_retired_framework_is_read_only_too(
 
 
 def test_a_draft_stays_editable_and_nothing_is_added_by_hand(
-    admin: User, small_catalog: dict, import_doc: Callable[..., Framework]
+    admin: User, small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     client = client_for(admin)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from django.urls import reverse
 
 from accounts.models import User
 from indicators.models import Framework
 from tests.conftest import client_for
+from tests.indicators.conftest import ImportDoc
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +59,7 @@ def test_the_detail_of_the_trusted_platform_has_its_pass_rule(
 
 
 def test_drafts_are_hidden_from_non_admins_in_the_api(
-    assessor: User, admin: User, small_catalog: dict, import_doc: Callable[..., Framework]
+    assessor: User, admin: User, small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     import_doc(small_catalog)
     assert client_for(assessor).get("/api/v1/frameworks/small/1.0/").status_code == 404

@@ -4,9 +4,10 @@ published and then read-only."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from indicators.models import Framework
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_an_admin_sees_errors_then_publishes_a_good_catalog(
-    page: Any, live_server: Any, admin: User, small_catalog: dict, tmp_path: Path
+    page: Page, live_server: LiveServer, admin: User, small_catalog: dict, tmp_path: Path
 ) -> None:
     sign_in(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/catalogs/upload/")
@@ -54,7 +55,7 @@ def test_an_admin_sees_errors_then_publishes_a_good_catalog(
 
 
 def test_the_default_comprehensive_catalog_page_in_chinese(
-    page: Any, live_server: Any, assessor: User
+    page: Page, live_server: LiveServer, assessor: User
 ) -> None:
     from indicators.services import framework_import
 

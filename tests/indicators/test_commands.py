@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.models import User
 from indicators.catalog import catalog_parse
 from indicators.models import Framework
 
@@ -113,7 +113,7 @@ def test_export_catalog_of_an_unknown_version_fails() -> None:
         call_command("export_catalog", "nope", "9")
 
 
-def test_load_default_catalogs_publishes_both_and_is_idempotent(admin: Any) -> None:
+def test_load_default_catalogs_publishes_both_and_is_idempotent(admin: User) -> None:
     out, _err = _run("load_default_catalogs")
     assert out.count("Published.") == 2
     out, _err = _run("load_default_catalogs")

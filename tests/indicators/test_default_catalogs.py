@@ -11,6 +11,11 @@ from indicators.models import Framework, Indicator
 pytestmark = pytest.mark.django_db
 
 
+def _weight(indicator: Indicator) -> Decimal:
+    assert indicator.weight is not None, f"indicator {indicator.code} carries no weight"
+    return indicator.weight
+
+
 def test_the_comprehensive_model_has_4_dimensions_20_indicators_and_weights_of_100(
     comprehensive: Framework,
 ) -> None:
@@ -23,9 +28,9 @@ def test_the_comprehensive_model_has_4_dimensions_20_indicators_and_weights_of_1
     ]
     indicators = Indicator.objects.filter(framework=comprehensive)
     assert indicators.count() == 20
-    assert sum(i.weight for i in indicators) == Decimal(100)
+    assert sum(_weight(i) for i in indicators) == Decimal(100)
     for dimension in dimensions:
-        assert sum(i.weight for i in dimension.indicators.all()) == dimension.weight
+        assert sum(_weight(i) for i in dimension.indicators.all()) == dimension.weight
     assert sorted(i.code for i in indicators if i.is_key) == ["1.2", "1.3", "2.1", "2.2"]
     assert all(i.rubric.count() == 4 for i in indicators)
 
@@ -44,6 +49,7 @@ def test_the_comprehensive_model_has_three_levels_unrated_and_the_security_veto(
     assert comprehensive.unrated_name_zh == "未达级"
     veto = comprehensive.vetoes.get()
     assert "重大网络安全事件" in veto.description_zh
+    assert veto.cap_level is not None
     assert veto.cap_level.name_zh == "基础级"
 
 

@@ -3,13 +3,12 @@ never change."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from audit.models import AuditEvent
 from indicators.catalog import content_sha256, framework_document
 from indicators.models import Framework, Indicator, RubricLevel
@@ -22,6 +21,7 @@ from indicators.services import (
     framework_retire,
     framework_update_details,
 )
+from tests.indicators.conftest import ImportDoc
 
 from .conftest import as_yaml
 
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_an_import_creates_a_draft_with_the_whole_tree(
-    small_catalog: dict, import_doc: Callable[..., Framework], admin: Any
+    small_catalog: dict, import_doc: ImportDoc, admin: User
 ) -> None:
     result = framework_import(
         source=as_yaml(small_catalog), filename="small.yaml", acting_user=admin
@@ -49,7 +49,9 @@ def test_an_import_creates_a_draft_with_the_whole_tree(
         "99.9500",
     ]
     assert framework.levels.get(code="advanced").min_dimension_share == Decimal("0.6")
-    assert framework.vetoes.get().cap_level.code == "basic"
+    cap_level = framework.vetoes.get().cap_level
+    assert cap_level is not None
+    assert cap_level.code == "basic"
     event = AuditEvent.objects.get(action="indicators.framework.imported")
     assert event.actor == admin and event.target_id == str(framework.pk)
 
@@ -69,7 +71,7 @@ def test_importing_the_same_content_twice_is_a_no_op(small_catalog: dict) -> Non
 
 
 def test_a_changed_file_replaces_a_draft_of_the_same_version(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     small_catalog["dimensions"][1]["indicators"][0]["name_zh"] = "部门上云比例"
@@ -82,7 +84,7 @@ def test_a_changed_file_replaces_a_draft_of_the_same_version(
 
 
 def test_a_changed_file_under_a_published_version_is_refused_and_changes_nothing(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     published = import_doc(small_catalog, publish=True)
     before = content_sha256(framework_document(framework_with_tree(pk=published.pk)))
@@ -96,7 +98,7 @@ def test_a_changed_file_under_a_published_version_is_refused_and_changes_nothing
 
 
 def test_publish_freezes_a_draft_and_is_audited(
-    small_catalog: dict, import_doc: Callable[..., Framework], admin: Any
+    small_catalog: dict, import_doc: ImportDoc, admin: User
 ) -> None:
     draft = import_doc(small_catalog)
     published = framework_publish(framework=draft, acting_user=admin)
@@ -108,7 +110,7 @@ def test_publish_freezes_a_draft_and_is_audited(
 
 
 def test_publishing_twice_refuses_the_second_time(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     stale_copy = Framework.objects.get(pk=draft.pk)
@@ -119,7 +121,7 @@ def test_publishing_twice_refuses_the_second_time(
 
 
 def test_retire_applies_to_published_versions_only(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     with pytest.raises(ValidationError, match="not Published"):
@@ -129,9 +131,7 @@ def test_retire_applies_to_published_versions_only(
     assert retired.state == Framework.State.RETIRED and retired.retired_at is not None
 
 
-def test_a_published_framework_refuses_edits(
-    small_catalog: dict, import_doc: Callable[..., Framework]
-) -> None:
+def test_a_published_framework_refuses_edits(small_catalog: dict, import_doc: ImportDoc) -> None:
     published = import_doc(small_catalog, publish=True)
     with pytest.raises(ValidationError, match="cannot change; start a new draft"):
         framework_update_details(
@@ -143,7 +143,7 @@ def test_a_published_framework_refuses_edits(
 
 
 def test_a_draft_may_be_renamed_and_its_hash_follows(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     old_sha = draft.content_sha256
@@ -158,7 +158,7 @@ def test_a_draft_may_be_renamed_and_its_hash_follows(
 
 
 def test_a_new_draft_copies_the_whole_tree_into_a_new_version(
-    small_catalog: dict, import_doc: Callable[..., Framework], admin: Any
+    small_catalog: dict, import_doc: ImportDoc, admin: User
 ) -> None:
     published = import_doc(small_catalog, publish=True)
     draft = framework_new_draft(framework=published, version="2.0", acting_user=admin)
@@ -173,7 +173,7 @@ def test_a_new_draft_copies_the_whole_tree_into_a_new_version(
 
 
 def test_a_new_draft_needs_an_unused_version_and_a_frozen_source(
-    small_catalog: dict, import_doc: Callable[..., Framework]
+    small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     with pytest.raises(ValidationError, match="still a draft"):

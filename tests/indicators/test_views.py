@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -15,6 +13,7 @@ from accounts.models import User
 from indicators.models import Framework, Indicator, RubricLevel
 from indicators.services import framework_new_draft
 from tests.conftest import client_for
+from tests.indicators.conftest import ImportDoc
 
 from .conftest import as_yaml
 
@@ -52,7 +51,7 @@ def test_the_menu_links_to_the_catalogs(assessor: User) -> None:
 
 
 def test_only_admins_see_drafts(
-    users_by_role: dict[str, User], small_catalog: dict, import_doc: Callable[..., Framework]
+    users_by_role: dict[str, User], small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     admin = users_by_role[User.Role.ADMIN]
@@ -117,7 +116,7 @@ def test_the_trusted_platform_page_shows_types_and_the_pass_rule(
     assert "11 M · 11 G" in html
 
 
-def _detail_queries(client: Any, framework: Framework) -> int:
+def _detail_queries(client: Client, framework: Framework) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(_detail_url(framework))
     assert response.status_code == 200
@@ -158,7 +157,7 @@ def test_admin_actions_do_not_exist_for_other_roles(
     role: str,
     users_by_role: dict[str, User],
     small_catalog: dict,
-    import_doc: Callable[..., Framework],
+    import_doc: ImportDoc,
     comprehensive: Framework,
 ) -> None:
     client = client_for(users_by_role[role])
@@ -211,7 +210,7 @@ def test_an_admin_uploads_a_catalog_and_lands_on_its_draft(
 
 
 def test_publishing_asks_first_and_says_it_becomes_immutable(
-    admin: User, small_catalog: dict, import_doc: Callable[..., Framework]
+    admin: User, small_catalog: dict, import_doc: ImportDoc
 ) -> None:
     draft = import_doc(small_catalog)
     client = client_for(admin)

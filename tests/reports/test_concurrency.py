@@ -19,7 +19,7 @@ from django.db import close_old_connections, connection, connections, transactio
 
 from accounts.models import User
 from assessments import services as workflow
-from assessments.models import Assessment, Settlement
+from assessments.models import Assessment, Cloud, Settlement
 from indicators.models import VetoRule
 from reports.models import VetoFinding
 from reports.scoring import services as scoring
@@ -168,7 +168,7 @@ def test_an_approval_waits_for_a_veto_recorded_first(
 def test_clouds_added_while_the_review_starts_are_refused(
     scored: Assessment,
     admin: User,
-    cloud,
+    cloud: Cloud,
 ) -> None:
     from assessments.models import Campaign, Cloud
 

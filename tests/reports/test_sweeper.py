@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import User
 from assessments.models import Assessment
@@ -40,10 +40,10 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-def sweep(capture: Any, **kwargs: Any) -> sweeper.SweepOutcome:
+def sweep(capture: DjangoCaptureOnCommitCallbacks) -> sweeper.SweepOutcome:
     """Sweeps, then runs what it queued (in-process), as a worker would."""
     with capture(execute=True):
-        return sweeper.reports_sweep(acting_user=None, **kwargs)
+        return sweeper.reports_sweep(acting_user=None)
 
 
 def sweep_events() -> list[AuditEvent]:
@@ -56,14 +56,14 @@ def pending(approved: Assessment, admin: User) -> Report:
     return certify.report_issue(assessment=approved, acting_user=admin)
 
 
-def age(report: Report, by: datetime.timedelta, **fields: Any) -> Report:
+def age(report: Report, by: datetime.timedelta, **fields: object) -> Report:
     Report.objects.filter(pk=report.pk).update(issued_at=report.issued_at - by, **fields)
     report.refresh_from_db()
     return report
 
 
 def test_a_report_pending_longer_than_the_grace_period_is_queued_again_and_rendered(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     age(pending, LONG_AGO)
 
@@ -84,7 +84,7 @@ def test_a_report_pending_longer_than_the_grace_period_is_queued_again_and_rende
 
 
 def test_a_report_pending_for_less_than_the_grace_period_is_left_alone(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     age(pending, certify.RENDER_PENDING_GRACE - datetime.timedelta(seconds=10))
 
@@ -97,7 +97,7 @@ def test_a_report_pending_for_less_than_the_grace_period_is_left_alone(
 
 
 def test_a_report_whose_worker_died_while_rendering_is_queued_again_and_rendered(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     now = timezone.now()
     dead = age(
@@ -115,7 +115,7 @@ def test_a_report_whose_worker_died_while_rendering_is_queued_again_and_rendered
 
 
 def test_a_report_rendering_right_now_is_left_alone(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     busy = age(
         pending,
@@ -131,7 +131,7 @@ def test_a_report_rendering_right_now_is_left_alone(
 
 
 def test_a_second_sweep_within_the_grace_period_queues_nothing_again(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     age(pending, LONG_AGO)
     now = timezone.now()
@@ -155,7 +155,7 @@ def test_a_second_sweep_within_the_grace_period_queues_nothing_again(
 
 def test_the_stuck_rule_reads_the_same_in_the_database_and_in_memory(pending: Report) -> None:
     now = timezone.now()
-    cases = [
+    cases: list[tuple[dict[str, object], datetime.timedelta]] = [
         ({"state": Report.State.PENDING}, datetime.timedelta(0)),
         ({"state": Report.State.PENDING}, LONG_AGO),
         ({"state": Report.State.PENDING, "render_started_at": now}, LONG_AGO),
@@ -167,11 +167,10 @@ def test_the_stuck_rule_reads_the_same_in_the_database_and_in_memory(pending: Re
         ),
         ({"state": Report.State.FAILED, "error": "x"}, LONG_AGO),
     ]
-    seen = set()
+    seen: set[bool] = set()
     for fields, by in cases:
-        Report.objects.filter(pk=pending.pk).update(
-            **{"issued_at": now - by, "render_started_at": None, **fields}
-        )
+        values: dict[str, object] = {"issued_at": now - by, "render_started_at": None, **fields}
+        Report.objects.filter(pk=pending.pk).update(**values)
         pending.refresh_from_db()
         in_database = Report.objects.filter(
             certify.report_render_stuck_q(now=now), pk=pending.pk
@@ -199,7 +198,8 @@ def stalled_run(
 
 
 def test_a_scoring_run_that_stopped_counting_gets_its_pending_assessments_queued_again(
-    stalled_run: CampaignScoringRun, django_capture_on_commit_callbacks: Any
+    stalled_run: CampaignScoringRun,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     first = stalled_run.items.order_by("pk").first()
     assert first is not None
@@ -221,7 +221,8 @@ def test_a_scoring_run_that_stopped_counting_gets_its_pending_assessments_queued
 
 
 def test_a_scoring_run_that_counted_an_item_lately_is_left_alone(
-    stalled_run: CampaignScoringRun, django_capture_on_commit_callbacks: Any
+    stalled_run: CampaignScoringRun,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     first = stalled_run.items.order_by("pk").first()
     assert first is not None
@@ -235,7 +236,8 @@ def test_a_scoring_run_that_counted_an_item_lately_is_left_alone(
 
 
 def test_a_scoring_run_started_within_the_grace_period_is_left_alone(
-    stalled_run: CampaignScoringRun, django_capture_on_commit_callbacks: Any
+    stalled_run: CampaignScoringRun,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     assert not sweep(django_capture_on_commit_callbacks).requeued
     stalled_run.refresh_from_db()
@@ -247,7 +249,7 @@ def test_a_scoring_run_started_within_the_grace_period_is_left_alone(
 
 
 def test_the_sweep_task_sweeps_and_returns_the_counts(
-    pending: Report, django_capture_on_commit_callbacks: Any
+    pending: Report, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     age(pending, LONG_AGO)
 
@@ -262,7 +264,7 @@ def test_the_sweep_task_sweeps_and_returns_the_counts(
 def test_the_sweep_command_prints_what_it_queued_again(
     pending: Report,
     stalled_run: CampaignScoringRun,
-    django_capture_on_commit_callbacks: Any,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     age(pending, LONG_AGO)

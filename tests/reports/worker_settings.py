@@ -23,6 +23,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 
 @task_prerun.connect(weak=False)
-def _slow_down_scoring(sender=None, **kwargs):  # type: ignore[no-untyped-def]
+def _slow_down_scoring(sender: object = None, **kwargs: object) -> None:
     if getattr(sender, "name", "").startswith("reports.score_assessment"):
         time.sleep(0.05)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from pytest_django import Settings
 
 from accounts.models import User
 from assessments import services as workflow
@@ -63,7 +64,7 @@ def signing_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 
 @pytest.fixture
-def signing_key(settings, signing_files: tuple[Path, Path], tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def signing_key(settings: Settings, signing_files: tuple[Path, Path], tmp_path: Path) -> Path:
     """Reports are signed with the session's test certificate and stored under tmp_path."""
     settings.REPORT_SIGNING_KEY = str(signing_files[0])
     settings.REPORT_SIGNING_CERT = str(signing_files[1])
@@ -101,8 +102,10 @@ def approved(scored: Assessment, admin: User, vendor: User, signing_key: Path) -
     return approve(scored, admin)
 
 
-def issue_and_render(target: Assessment, admin: User, **kwargs: object) -> Report:
-    report = certify.report_issue(assessment=target, acting_user=admin, **kwargs)  # type: ignore[arg-type]
+def issue_and_render(
+    target: Assessment, admin: User, language: str = Report.Language.CHINESE
+) -> Report:
+    report = certify.report_issue(assessment=target, acting_user=admin, language=language)
     rendering.report_render(report_id=report.pk)
     report.refresh_from_db()
     return report

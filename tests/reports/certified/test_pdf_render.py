@@ -17,6 +17,7 @@ from pyhanko_certvalidator import ValidationContext
 from accounts.models import User
 from assessments import services as workflow
 from assessments.models import Assessment, Assignment, Campaign, Cloud
+from indicators.models import Framework
 from reports.certified.pdf import page_counter_css, qr_svg
 from reports.models import Report
 from tests.reports.certified.fixtures import *  # noqa: F403
@@ -98,7 +99,7 @@ def test_the_signature_validates_with_pyhanko(issued: Report, signing_key: Path)
     status = validate_pdf_signature(signature, context)
     assert status.intact and status.valid and status.trusted
     assert status.docmdp_ok
-    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
 
 
 def test_changing_one_byte_breaks_the_signature(issued: Report, signing_key: Path) -> None:
@@ -120,8 +121,14 @@ def test_an_english_report_is_in_english(approved: Assessment, admin: User, tmp_
 
 
 @pytest.fixture
-def trusted_approved(  # type: ignore[no-untyped-def]
-    trusted, cloud: Cloud, admin: User, vendor: User, assessor: User, assessor2: User, signing_key
+def trusted_approved(
+    trusted: Framework,
+    cloud: Cloud,
+    admin: User,
+    vendor: User,
+    assessor: User,
+    assessor2: User,
+    signing_key: Path,
 ) -> Assessment:
     import datetime
 

@@ -32,7 +32,7 @@ def pending(approved: Assessment, admin: User) -> Report:
     return certify.report_issue(assessment=approved, acting_user=admin)
 
 
-def stuck(report: Report, **fields: Any) -> Report:
+def stuck(report: Report, **fields: object) -> Report:
     Report.objects.filter(pk=report.pk).update(issued_at=report.issued_at - LONG_AGO, **fields)
     report.refresh_from_db()
     return report

@@ -9,11 +9,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import connection
+from pytest_django import Settings
 
-from accounts.models import User
-from assessments.models import Assessment, Cloud
+from accounts.models import Organisation, User
+from assessments.models import Assessment, Campaign, Cloud
 from audit.models import AuditEvent
 from govcloud_eval import worker_checks
+from indicators.models import Framework
 from reports.certified import rendering
 from reports.certified import services as certify
 from reports.certified.tasks import report_render_task
@@ -104,13 +106,13 @@ def test_an_issued_report_is_never_deleted(issued: Report) -> None:
 def test_a_ready_report_is_never_rendered_again(issued: Report) -> None:
     sha, name = issued.sha256, issued.file.name
     assert rendering.report_render(report_id=issued.pk).status == "skipped"
-    assert report_render_task.apply(args=[issued.pk]).get() == "skipped"
+    assert report_render_task.apply(args=(issued.pk,)).get() == "skipped"
     issued.refresh_from_db()
     assert (issued.sha256, issued.file.name, issued.attempts) == (sha, name, 1)
 
 
 def test_the_task_skips_a_missing_report(db: None) -> None:
-    assert report_render_task.apply(args=[987654]).get() == "missing"
+    assert report_render_task.apply(args=(987654,)).get() == "missing"
 
 
 def test_the_content_is_frozen_at_issue(issued: Report, admin: User) -> None:
@@ -142,8 +144,8 @@ def test_a_failed_rendering_keeps_the_error_and_can_be_retried(
 def test_a_missing_signing_key_fails_the_rendering_with_a_clear_error(
     approved: Assessment,
     admin: User,
-    settings,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     settings.REPORT_SIGNING_KEY = str(tmp_path / "nowhere.pem")
     report = issue_and_render(approved, admin)
@@ -151,7 +153,7 @@ def test_a_missing_signing_key_fails_the_rendering_with_a_clear_error(
     assert "REPORT_SIGNING_KEY" in report.error and "make_dev_certificate" in report.error
 
 
-def test_the_dev_certificate_command_is_idempotent(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_dev_certificate_command_is_idempotent(settings: Settings, tmp_path: Path) -> None:
     settings.REPORT_SIGNING_KEY = str(tmp_path / "k.pem")
     settings.REPORT_SIGNING_CERT = str(tmp_path / "c.pem")
     settings.DEBUG = True
@@ -162,7 +164,7 @@ def test_the_dev_certificate_command_is_idempotent(settings, tmp_path: Path) -> 
     assert (tmp_path / "k.pem").stat().st_mode & 0o077 == 0
 
 
-def test_the_dev_certificate_command_refuses_production(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_dev_certificate_command_refuses_production(settings: Settings, tmp_path: Path) -> None:
     from django.core.management.base import CommandError
 
     settings.REPORT_SIGNING_KEY = str(tmp_path / "k.pem")
@@ -188,16 +190,16 @@ def test_the_worker_starts_with_harfbuzz_subsetting(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_issues_get_distinct_numbers(  # type: ignore[no-untyped-def]
-    comprehensive,
-    campaign,
-    admin,
-    vendor,
-    assessor,
-    assessor2,
-    government_org,
-    vendor_org,
-    signing_key,
+def test_two_concurrent_issues_get_distinct_numbers(
+    comprehensive: Framework,
+    campaign: Campaign,
+    admin: User,
+    vendor: User,
+    assessor: User,
+    assessor2: User,
+    government_org: Organisation,
+    vendor_org: Organisation,
+    signing_key: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if connection.vendor != "postgresql":
@@ -242,4 +244,6 @@ def test_two_concurrent_issues_get_distinct_numbers(  # type: ignore[no-untyped-
     for thread in threads:
         thread.join(30)
     assert not errors, errors
-    assert sorted(numbers) == [f"GCE-{Report.objects.first().year}-{n:04d}" for n in (1, 2)]
+    first = Report.objects.first()
+    assert first is not None
+    assert sorted(numbers) == [f"GCE-{first.year}-{n:04d}" for n in (1, 2)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
+from accounts.models import User
 from reports.models import Report
 from tests.browser_support import screenshot, sign_in
 from tests.reports.certified.fixtures import *  # noqa: F403
@@ -14,8 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_visitor_verifies_a_report_and_compares_its_pdf(
-    page,
-    live_server,
+    page: Page,
+    live_server: LiveServer,
     issued: Report,
     tmp_path: Path,  # noqa: F811
 ) -> None:
@@ -34,10 +37,10 @@ def test_a_visitor_verifies_a_report_and_compares_its_pdf(
 
 
 def test_the_admin_sees_the_reports_card(
-    page,
-    live_server,
+    page: Page,
+    live_server: LiveServer,
     issued: Report,
-    admin,  # noqa: F811
+    admin: User,  # noqa: F811
 ) -> None:
     sign_in(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/assessments/{issued.assessment_id}/reports/")

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from pytest_django import Settings
 
 from accounts.models import User
 from assessments.models import Assessment
@@ -108,7 +109,9 @@ def test_lookalike_digits_are_read_as_letters() -> None:
     assert code_normalise("abcd-0i1b-8xyz") == "ABCDOIIBBXYZ"
 
 
-def test_the_verification_page_is_rate_limited_per_address(issued: Report, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_verification_page_is_rate_limited_per_address(
+    issued: Report, settings: Settings
+) -> None:
     settings.VERIFY_RATE_LIMIT = 3
     client = public()
     statuses = [client.get(verify_url(issued)).status_code for _ in range(4)]
@@ -138,7 +141,7 @@ def test_the_vendor_the_owner_and_admins_download_the_pdf(
         assert response.status_code == 200, user
         assert response["Content-Type"] == "application/pdf"
         assert f"{issued.number}.pdf" in response["Content-Disposition"]
-        assert b"".join(response.streaming_content) == pdf_of(issued)
+        assert response.streaming and response.getvalue() == pdf_of(issued)
 
 
 def test_outsiders_get_404_for_downloads_and_the_reports_page(

@@ -10,12 +10,16 @@ import io
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from playwright.sync_api import Page
+from pytest_django import DjangoAssertNumQueries, Settings
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from assessments.models import Campaign, Cloud
@@ -27,9 +31,12 @@ from tests.conftest import client_for
 
 from .test_rankings import add_cloud, make_campaign, publish
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
+
 
 @pytest.fixture(autouse=True)
-def _own_cache(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _own_cache(settings: Settings) -> Iterator[None]:
     """An empty in-process cache of this test's own: clearing it never touches a shared cache
     (a Redis cache may share its server with the Celery broker)."""
     settings.CACHES = {
@@ -72,8 +79,10 @@ def ranked(admin: User, comprehensive: Framework, grouped: Ranking) -> Ranking:
     )
 
 
-def page(url: str, user: User | None = None, **headers: str):  # type: ignore[no-untyped-def]
-    return client_for(user).get(url, **headers)
+def page(
+    url: str, user: User | None = None, headers: Mapping[str, str] | None = None
+) -> TestResponse:
+    return client_for(user).get(url, headers=headers)
 
 
 def test_the_index_lists_published_rankings_by_year_without_login(
@@ -116,6 +125,7 @@ def test_during_the_notice_the_page_says_so_with_the_end_date(ranked: Ranking) -
     text = page("/rankings/2026/top-ten/").content.decode()
     assert 'data-testid="notice"' in text
     end = ranked.notice_ends_on
+    assert end is not None
     assert f"{end.year}年{end.month}月{end.day}日" in text
 
 
@@ -145,21 +155,22 @@ def test_a_repeated_request_gets_304_until_a_new_version_is_published(
     first = page("/rankings/2025/top-ten/")
     etag = first["ETag"]
     assert first["Last-Modified"]
-    assert page("/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert page("/rankings/2025/top-ten/", headers={"If-None-Match": etag}).status_code == 304
     english = page(
-        "/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag, HTTP_COOKIE="django_language=en"
+        "/rankings/2025/top-ten/",
+        headers={"If-None-Match": etag, "Cookie": "django_language=en"},
     )
     assert english.status_code == 200
     draft = services.ranking_draft_get_or_create(campaign=grouped.campaign, acting_user=admin)
     services.ranking_publish(ranking=draft, change_note="新版本。", acting_user=admin)
-    assert page("/rankings/2025/top-ten/", HTTP_IF_NONE_MATCH=etag).status_code == 200
-    assert page("/rankings/2025/top-ten/v1/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    assert page("/rankings/2025/top-ten/", headers={"If-None-Match": etag}).status_code == 200
+    assert page("/rankings/2025/top-ten/v1/", headers={"If-None-Match": etag}).status_code == 200
 
 
 def test_the_page_uses_the_same_queries_for_a_few_clouds_and_for_many(
     admin: User,
     comprehensive: Framework,
-    django_assert_num_queries,  # type: ignore[no-untyped-def]
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     small = publish(fill(make_campaign(admin, comprehensive, 2023), 2, 2), admin)
     large = publish(
@@ -168,6 +179,7 @@ def test_the_page_uses_the_same_queries_for_a_few_clouds_and_for_many(
         quotas={"provincial": 40, "municipal": 40},
         public_form=Ranking.PublicForm.RANKED,
     )
+    assert small.snapshot is not None and large.snapshot is not None
     assert (small.snapshot["listed"], large.snapshot["listed"]) == (4, 80)
     for ranking in (small, large):
         url = f"/rankings/{ranking.year}/{ranking.slug}/"
@@ -197,10 +209,12 @@ def test_the_grouped_csv_hides_the_scores(grouped: Ranking) -> None:
 
 def test_the_xlsx_export_opens_in_openpyxl(ranked: Ranking) -> None:
     from openpyxl import load_workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     response = page("/rankings/2026/top-ten/v1/ranking.xlsx")
     book = load_workbook(io.BytesIO(response.content))
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     assert "2026年度十佳政务云" in sheet["A1"].value
     assert ranked.snapshot_sha256 in sheet["A2"].value
     names = [row[3] for row in sheet.iter_rows(min_row=5, values_only=True)]
@@ -227,7 +241,9 @@ def test_the_pdf_bulletin_is_one_page_in_the_fonts_of_the_reports(
 
 
 @pytest.mark.browser
-def test_the_public_page_in_chinese_and_in_english(page, live_server, admin, comprehensive) -> None:  # type: ignore[no-untyped-def]
+def test_the_public_page_in_chinese_and_in_english(
+    page: Page, live_server: LiveServer, admin: User, comprehensive: Framework
+) -> None:
     last = make_campaign(admin, comprehensive, 2025, name="2025年政务云综合水平评估（浏览器）")
     for n, total in enumerate(["92.00", "90.00", "88.50", "86.00"]):
         add_cloud(last, f"浏览器省级云{n}", total=total)

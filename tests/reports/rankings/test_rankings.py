@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,10 +17,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest_django import Settings
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import Organisation, User
 from assessments import services as workflow
-from assessments.models import Assessment, Campaign, Cloud
+from assessments.models import Assessment, Assignment, Campaign, Cloud
 from audit.models import AuditEvent
 from demo.rankings import demo_rankings_publish
 from indicators.models import Framework
@@ -60,7 +65,7 @@ def dims_for(total: Decimal) -> dict[str, Decimal]:
 WEIGHTS = {"D1": 25, "D2": 30, "D3": 20, "D4": 25}
 
 
-def breakdown(total: Decimal, dims: dict[str, Decimal], level: str | None) -> dict:
+def breakdown(total: Decimal, dims: dict[str, Decimal], level: str | None) -> dict[str, Any]:
     return {
         "total": str(total),
         "level": {"code": level} if level else None,
@@ -95,12 +100,12 @@ def add_cloud(
     codes = PROVINCES if pool == Cloud.Level.PROVINCIAL else CITIES
     cloud = Cloud.objects.filter(name=name).first()
     if cloud is None:
-        owner = owner or OrganisationFactory(
+        cloud_owner = owner or OrganisationFactory.create(
             kind=Organisation.Kind.GOVERNMENT,
             name=f"{name}主管部门",
             division_code=random.Random(name).choice(codes),
         )
-        cloud = Cloud.objects.create(name=name, owner=owner, level=pool)
+        cloud = Cloud.objects.create(name=name, owner=cloud_owner, level=pool)
         cloud.vendors.add(
             Organisation.objects.get_or_create(
                 name=f"{name}服务商", defaults={"kind": Organisation.Kind.VENDOR}
@@ -125,10 +130,24 @@ def add_cloud(
     return found
 
 
-def publish(campaign: Campaign, admin: User, note: str = "", **settings_kwargs: object) -> Ranking:
+class RankingSettings(TypedDict, total=False):
+    """What ``services.ranking_settings_save`` takes besides the ranking and the user."""
+
+    quotas: dict[str, int]
+    min_level: str
+    tie_break: list[str]
+    public_form: str
+    notice_starts_on: datetime.date | None
+    notice_ends_on: datetime.date | None
+
+
+def publish(
+    campaign: Campaign, admin: User, note: str = "", **settings_kwargs: Unpack[RankingSettings]
+) -> Ranking:
+    """Publishes the campaign's draft, saving ``settings_kwargs`` over its settings first."""
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=admin)
     if settings_kwargs:
-        values = {
+        values: RankingSettings = {
             "quotas": draft.quotas,
             "min_level": draft.min_level,
             "tie_break": draft.tie_break,
@@ -137,7 +156,7 @@ def publish(campaign: Campaign, admin: User, note: str = "", **settings_kwargs: 
             "notice_ends_on": draft.notice_ends_on,
         }
         values.update(settings_kwargs)
-        services.ranking_settings_save(ranking=draft, acting_user=admin, **values)  # type: ignore[arg-type]
+        services.ranking_settings_save(ranking=draft, acting_user=admin, **values)
     return services.ranking_publish(ranking=draft, change_note=note, acting_user=admin)
 
 
@@ -174,30 +193,55 @@ def filled(year_campaign: Campaign) -> Campaign:
 LEVELS = ("basic", "advanced", "excellent")
 
 
-def cand(n: int, total: str, pool: str = "provincial", **kw: object) -> rankings.Candidate:
-    points = kw.pop("points", None) or dims_for(Decimal(total))
+def cand(
+    n: int,
+    total: str,
+    pool: str = "provincial",
+    *,
+    approved: bool = True,
+    level: str | None = "advanced",
+    vetoed: bool = False,
+    points: Mapping[str, Decimal] | None = None,
+) -> rankings.Candidate:
     return rankings.Candidate(
         assessment_id=n,
         name=f"云{n:03d}",
         pool=pool,
-        approved=kw.pop("approved", True),  # type: ignore[arg-type]
+        approved=approved,
         total=Decimal(total),
-        level=kw.pop("level", "advanced"),  # type: ignore[arg-type]
-        dimension_points=points,  # type: ignore[arg-type]
-        **kw,  # type: ignore[arg-type]
+        level=level,
+        vetoed=vetoed,
+        dimension_points=points or dims_for(Decimal(total)),
     )
 
 
-def rank(cands: list[rankings.Candidate], **kw: object) -> rankings.RankingResult:
-    kw.setdefault("quotas", {"provincial": 6, "municipal": 4})
-    kw.setdefault("level_order", LEVELS)
-    kw.setdefault("min_level", "advanced")
-    return rankings.rank(cands, **kw)  # type: ignore[arg-type]
+def rank(
+    cands: list[rankings.Candidate],
+    *,
+    quotas: Mapping[str, int] | None = None,
+    tie_break: Sequence[str] = rankings.DEFAULT_TIE_BREAK,
+    adjustments: Mapping[int, str] | None = None,
+) -> rankings.RankingResult:
+    return rankings.rank(
+        cands,
+        quotas=quotas if quotas is not None else {"provincial": 6, "municipal": 4},
+        level_order=LEVELS,
+        min_level="advanced",
+        tie_break=tie_break,
+        adjustments=adjustments,
+    )
+
+
+def pool_in(result: rankings.RankingResult | None, code: str) -> rankings.PoolResult:
+    assert result is not None, "no ranking result"
+    found = result.pool(code)
+    assert found is not None, f"no pool {code!r}"
+    return found
 
 
 def test_entries_are_ordered_by_total_and_the_quota_lists_the_first() -> None:
     result = rank([cand(n, f"{80 + n}.00") for n in range(8)])
-    pool = result.pool("provincial")
+    pool = pool_in(result, "provincial")
     assert [e.candidate.assessment_id for e in pool.entries] == [7, 6, 5, 4, 3, 2, 1, 0]
     assert [e.candidate.assessment_id for e in pool.selected] == [7, 6, 5, 4, 3, 2]
     assert [e.position for e in pool.entries] == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -214,8 +258,8 @@ def test_equal_totals_are_broken_by_d2_then_d4_then_d1() -> None:
             cand(3, "85.00", points=better_d2),
         ]
     )
-    assert [e.candidate.assessment_id for e in result.pool("provincial").entries] == [3, 2, 1]
-    assert not any(e.tied for e in result.pool("provincial").entries)
+    assert [e.candidate.assessment_id for e in pool_in(result, "provincial").entries] == [3, 2, 1]
+    assert not any(e.tied for e in pool_in(result, "provincial").entries)
 
 
 def test_the_tie_break_order_is_a_setting() -> None:
@@ -223,25 +267,25 @@ def test_the_tie_break_order_is_a_setting() -> None:
     b = {"D1": Decimal("20"), "D2": Decimal("25"), "D3": Decimal("20"), "D4": Decimal("20")}
     by_default = rank([cand(1, "85.00", points=a), cand(2, "85.00", points=b)])
     by_d1 = rank([cand(1, "85.00", points=a), cand(2, "85.00", points=b)], tie_break=["D1"])
-    assert by_default.pool("provincial").entries[0].candidate.assessment_id == 2
-    assert by_d1.pool("provincial").entries[0].candidate.assessment_id == 1
+    assert pool_in(by_default, "provincial").entries[0].candidate.assessment_id == 2
+    assert pool_in(by_d1, "provincial").entries[0].candidate.assessment_id == 1
 
 
 def test_entries_equal_in_every_tie_break_are_tied_and_share_a_position() -> None:
     result = rank([cand(1, "90.00"), cand(2, "85.00"), cand(3, "85.00"), cand(4, "80.00")])
-    entries = result.pool("provincial").entries
+    entries = pool_in(result, "provincial").entries
     assert [(e.position, e.tied) for e in entries] == [(1, False), (2, True), (2, True), (4, False)]
 
 
 def test_a_tie_across_the_quota_line_waits_for_the_admin() -> None:
     cands = [cand(n, f"{90 - n}.00") for n in range(5)] + [cand(10, "80.00"), cand(11, "80.00")]
     result = rank(cands)
-    pool = result.pool("provincial")
+    pool = pool_in(result, "provincial")
     assert [e.candidate.assessment_id for e in pool.boundary_tie] == [10, 11]
     assert pool.undecided
     decided = rank(cands, adjustments={11: rankings.IN})
-    assert not decided.pool("provincial").undecided
-    assert [e.candidate.assessment_id for e in decided.pool("provincial").selected] == [
+    assert not pool_in(decided, "provincial").undecided
+    assert [e.candidate.assessment_id for e in pool_in(decided, "provincial").selected] == [
         0,
         1,
         2,
@@ -251,12 +295,18 @@ def test_a_tie_across_the_quota_line_waits_for_the_admin() -> None:
         11,
     ]
     out = rank(cands, adjustments={10: rankings.OUT})
-    assert [e.candidate.assessment_id for e in out.pool("provincial").selected] == [0, 1, 2, 3, 4]
+    assert [e.candidate.assessment_id for e in pool_in(out, "provincial").selected] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
 
 
 def test_a_decision_on_an_entry_not_tied_across_the_line_is_ignored() -> None:
     result = rank([cand(1, "90.00"), cand(2, "80.00")], adjustments={2: rankings.OUT})
-    assert [e.selected for e in result.pool("provincial").entries] == [True, True]
+    assert [e.selected for e in pool_in(result, "provincial").entries] == [True, True]
 
 
 def test_every_exclusion_says_why() -> None:
@@ -277,7 +327,7 @@ def test_every_exclusion_says_why() -> None:
         4: (rankings.LEVEL_TOO_LOW,),
         5: (rankings.NOT_APPROVED, rankings.NOT_SCORED),
     }
-    assert result.pool("provincial").entries == ()
+    assert pool_in(result, "provincial").entries == ()
 
 
 def test_awards_list_the_passing_results_by_vendor() -> None:
@@ -327,24 +377,30 @@ QUOTAS = st.fixed_dictionaries({"provincial": st.integers(0, 8), "municipal": st
 
 
 @given(cands=candidates(), quotas=QUOTAS)
-def test_property_the_top_list_is_a_prefix_of_the_full_order(cands, quotas) -> None:  # type: ignore[no-untyped-def]
+def test_property_the_top_list_is_a_prefix_of_the_full_order(
+    cands: list[rankings.Candidate], quotas: dict[str, int]
+) -> None:
     result = rank(cands, quotas=quotas)
     for pool in result.pools:
         assert pool.selected == pool.entries[: pool.quota]
 
 
 @given(cands=candidates(), quotas=QUOTAS, seed=st.integers(0, 10_000))
-def test_property_the_input_order_never_changes_the_result(cands, quotas, seed) -> None:  # type: ignore[no-untyped-def]
+def test_property_the_input_order_never_changes_the_result(
+    cands: list[rankings.Candidate], quotas: dict[str, int], seed: int
+) -> None:
     shuffled = list(cands)
     random.Random(seed).shuffle(shuffled)
     assert rank(shuffled, quotas=quotas) == rank(cands, quotas=quotas)
 
 
 @given(cands=candidates(), quotas=QUOTAS)
-def test_property_ties_are_detected_exactly(cands, quotas) -> None:  # type: ignore[no-untyped-def]
+def test_property_ties_are_detected_exactly(
+    cands: list[rankings.Candidate], quotas: dict[str, int]
+) -> None:
     result = rank(cands, quotas=quotas)
 
-    def key(c: rankings.Candidate) -> tuple:
+    def key(c: rankings.Candidate) -> tuple[Decimal | None, Decimal, Decimal, Decimal]:
         return (
             c.total,
             c.dimension_points["D2"],
@@ -364,7 +420,9 @@ def test_property_ties_are_detected_exactly(cands, quotas) -> None:  # type: ign
 
 
 @given(cands=candidates(), quotas=QUOTAS)
-def test_property_every_candidate_is_ranked_or_excluded_once(cands, quotas) -> None:  # type: ignore[no-untyped-def]
+def test_property_every_candidate_is_ranked_or_excluded_once(
+    cands: list[rankings.Candidate], quotas: dict[str, int]
+) -> None:
     result = rank(cands, quotas=quotas)
     ranked = [e.candidate.assessment_id for p in result.pools for e in p.entries]
     excluded = [x.candidate.assessment_id for x in result.excluded]
@@ -383,8 +441,8 @@ def test_the_provisional_ranking_fills_each_pool_and_explains_every_exclusion(
 ) -> None:
     draft, _ = services.ranking_defaults(campaign=filled)
     provisional = selectors.ranking_provisional(ranking=draft)
-    provincial = provisional.result.pool("provincial")
-    municipal = provisional.result.pool("municipal")
+    provincial = pool_in(provisional.result, "provincial")
+    municipal = pool_in(provisional.result, "municipal")
     assert [e.candidate.name for e in provincial.selected] == [f"省级云{n}" for n in range(6)]
     assert [e.candidate.name for e in municipal.selected] == [f"市级云{n}" for n in range(4)]
     reasons = {x.candidate.name: x.reasons for x in provisional.excluded}
@@ -414,7 +472,7 @@ def test_the_defaults_come_from_constants_and_the_draft_keeps_its_own_settings(
         acting_user=admin,
     )
     provisional = selectors.ranking_provisional(ranking=draft)
-    assert [e.candidate.name for e in provisional.result.pool("provincial").selected] == [
+    assert [e.candidate.name for e in pool_in(provisional.result, "provincial").selected] == [
         "省级云0",
         "省级云1",
     ]
@@ -436,7 +494,7 @@ def test_the_defaults_come_from_constants_and_the_draft_keeps_its_own_settings(
         },
     ],
 )
-def test_settings_are_checked(filled: Campaign, admin: User, change: dict) -> None:
+def test_settings_are_checked(filled: Campaign, admin: User, change: dict[str, Any]) -> None:
     draft = services.ranking_draft_get_or_create(campaign=filled, acting_user=admin)
     values = {
         "quotas": draft.quotas,
@@ -451,7 +509,7 @@ def test_settings_are_checked(filled: Campaign, admin: User, change: dict) -> No
         services.ranking_settings_save(ranking=draft, acting_user=admin, **values)
 
 
-def test_only_admins_prepare_a_ranking(filled: Campaign, users_by_role: dict) -> None:
+def test_only_admins_prepare_a_ranking(filled: Campaign, users_by_role: dict[str, User]) -> None:
     for role, user in users_by_role.items():
         if role == User.Role.ADMIN:
             continue
@@ -466,6 +524,7 @@ def test_publishing_freezes_a_snapshot_named_by_its_sha256_and_is_audited(
     published.refresh_from_db()
     assert published.state == Ranking.State.FINAL
     assert published.version == 1
+    assert published.snapshot is not None
     assert published.snapshot_sha256 == snapshot.snapshot_sha256(published.snapshot)
     assert published.snapshot["listed"] == 10
     names = [e["cloud"] for e in published.snapshot["pools"][0]["entries"]]
@@ -514,6 +573,7 @@ def test_a_tie_across_the_quota_line_blocks_publishing_until_an_entry_is_moved(
         acting_user=admin,
     )
     published = services.ranking_publish(ranking=draft, acting_user=admin)
+    assert published.snapshot is not None
     entries = published.snapshot["pools"][1]["entries"]
     assert [e["cloud"] for e in entries] == ["市0", "市1", "市2", "并列市0", "并列市1"]
     assert [e["position"] for e in entries] == [1, 2, 3, 4, 4]
@@ -539,6 +599,7 @@ def test_a_correction_is_a_new_version_that_says_what_changed(
     )
     assert second.version == 2
     assert second.supersedes == first
+    assert second.snapshot is not None and first.snapshot is not None
     assert second.snapshot["changes"]["moved"][0] == {"cloud": "省级云5", "from": 6, "to": 1}
     first.refresh_from_db()
     assert first.snapshot["pools"][0]["entries"][5]["cloud"] == "省级云5"
@@ -568,7 +629,7 @@ def published(filled: Campaign, admin: User) -> Ranking:
     )
 )
 def test_property_a_published_snapshot_is_unchanged_after_its_scores_change(
-    published: Ranking, changes: list
+    published: Ranking, changes: list[tuple[int, str, str | None, bool]]
 ) -> None:
     before = Ranking.objects.get(pk=published.pk)
     results = list(ScoreResult.objects.filter(assessment__campaign=published.campaign))
@@ -581,6 +642,7 @@ def test_property_a_published_snapshot_is_unchanged_after_its_scores_change(
             breakdown=breakdown(Decimal(total), dims_for(Decimal(total)), level),
         )
     after = Ranking.objects.get(pk=published.pk)
+    assert after.snapshot is not None
     assert after.snapshot == before.snapshot
     assert (
         after.snapshot_sha256 == before.snapshot_sha256 == snapshot.snapshot_sha256(after.snapshot)
@@ -601,6 +663,7 @@ def test_the_previous_years_edition_is_compared_for_clouds_in_both(
     add_cloud(this, "甲省云", total="89.50")
     add_cloud(this, "丁省云", total="87.00")
     current = publish(this, admin)
+    assert current.snapshot is not None
     entries = {e["cloud"]: e for e in current.snapshot["pools"][0]["entries"]}
     assert entries["乙省云"]["previous_year"]["position"] == 2
     assert entries["甲省云"]["previous_year"]["total"] == "90.00"
@@ -611,9 +674,9 @@ def test_the_previous_years_edition_is_compared_for_clouds_in_both(
 def test_the_real_workflow_feeds_the_ranking(
     assessment: Assessment,
     vendor: User,
-    assignments: list,
+    assignments: list[Assignment],
     admin: User,
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     answer_everything(assessment, vendor)
     workflow.assessment_submit(assessment=assessment, acting_user=vendor)
@@ -623,6 +686,7 @@ def test_the_real_workflow_feeds_the_ranking(
             workflow.assignment_submit(assignment=assignment, acting_user=assignment.assessor)
     workflow.assessment_approve(assessment=assessment, acting_user=admin)
     ranking = publish(assessment.campaign, admin)
+    assert ranking.snapshot is not None
     (entry,) = ranking.snapshot["pools"][1]["entries"]
     assert entry["cloud"] == "济南政务云计算中心"
     assert entry["total"] == "100.00"
@@ -647,6 +711,7 @@ def test_trusted_platform_awards_are_published_by_vendor(admin: User, trusted: F
         )
     ranking = publish(campaign, admin)
     assert ranking.kind == Ranking.Kind.AWARDS and ranking.slug == "awards"
+    assert ranking.snapshot is not None
     (award,) = ranking.snapshot["awards"]
     assert award["vendor"] == "甲政务云平台服务商"
     assert [e["cloud"] for e in award["entries"]] == ["甲政务云平台"]
@@ -664,6 +729,7 @@ def test_trusted_platform_awards_are_published_by_vendor(admin: User, trusted: F
 def on_notice(filled: Campaign, admin: User, owner: User) -> Ranking:
     # The owner fixture's organisation owns one of the ranked clouds.
     cloud = Cloud.objects.get(name="市级云3")
+    assert owner.organisation is not None
     cloud.owner = owner.organisation
     cloud.save()
     today = timezone.localdate()
@@ -681,14 +747,15 @@ def owned(on_notice: Ranking) -> Assessment:
 
 def test_a_list_with_a_notice_period_is_published_for_public_notice(on_notice: Ranking) -> None:
     assert on_notice.state == Ranking.State.NOTICE
+    assert on_notice.snapshot is not None and on_notice.notice_ends_on is not None
     assert on_notice.snapshot["notice"]["ends_on"] == on_notice.notice_ends_on.isoformat()
 
 
 def test_the_owner_lodges_an_objection_with_evidence(
     on_notice: Ranking,
     owner: User,
-    settings,
-    tmp_path,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     objection = objections.objection_lodge(
@@ -702,6 +769,7 @@ def test_the_owner_lodges_an_objection_with_evidence(
     assert objection.evidence_name == "统计报告.pdf"
     assert objection.evidence_sha256 == hashlib.sha256(PDF).hexdigest()
     assert objection.evidence.read() == PDF
+    assert objection.evidence.name is not None
     assert "统计报告" not in objection.evidence.name  # stored under a random name
     assert AuditEvent.objects.filter(action="reports.objection.lodged").count() == 1
 
@@ -709,8 +777,8 @@ def test_the_owner_lodges_an_objection_with_evidence(
 def test_evidence_that_is_not_a_pdf_or_an_image_is_refused(
     on_notice: Ranking,
     owner: User,
-    settings,
-    tmp_path,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     for name, content in [("报告.pdf", b"not a pdf at all"), ("报告.docx", b"PK\x03\x04xx")]:
@@ -729,9 +797,9 @@ def test_evidence_that_is_not_a_pdf_or_an_image_is_refused(
 def test_only_the_clouds_owner_objects_and_only_during_the_notice(
     on_notice: Ranking, owner: User, vendor: User, admin: User
 ) -> None:
-    other_owner = UserFactory(
+    other_owner = UserFactory.create(
         role=User.Role.OWNER,
-        organisation=OrganisationFactory(
+        organisation=OrganisationFactory.create(
             kind=Organisation.Kind.GOVERNMENT, division_code="330100", name="杭州市某局"
         ),
     )
@@ -792,6 +860,7 @@ def test_the_final_list_follows_the_notice_once_every_objection_is_answered(
     )
     assert final.state == Ranking.State.FINAL
     assert final.version == 2
+    assert final.snapshot is not None
     assert final.snapshot["changes"] == {"from_version": 1, "added": [], "removed": [], "moved": []}
     assert AuditEvent.objects.filter(action="reports.objection.answered").count() == 1
 
@@ -812,7 +881,7 @@ def test_the_admin_page_shows_the_provisional_ranking_and_why_clouds_are_not_ran
 
 @pytest.mark.parametrize("role", ["assessor", "vendor", "owner", "auditor"])
 def test_others_get_404_from_the_admin_pages(
-    filled: Campaign, users_by_role: dict, role: str
+    filled: Campaign, users_by_role: dict[str, User], role: str
 ) -> None:
     client = client_for(users_by_role[role])
     assert client.get(f"/campaigns/{filled.pk}/ranking/").status_code == 404
@@ -845,6 +914,7 @@ def test_the_admin_publishes_from_the_page(filled: Campaign, admin: User) -> Non
     client.post(f"/campaigns/{filled.pk}/ranking/publish/", {"confirm": "yes"})
     ranking = Ranking.objects.get(campaign=filled)
     assert ranking.state == Ranking.State.FINAL
+    assert ranking.snapshot is not None
     assert ranking.snapshot["listed"] == 5
     assert ranking.tie_break == ["D2", "D4", "D1"]
 
@@ -853,8 +923,8 @@ def test_the_owner_lodges_an_objection_on_the_page_and_reads_the_answer(
     on_notice: Ranking,
     owner: User,
     admin: User,
-    settings,
-    tmp_path,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     url = f"/rankings/{on_notice.year}/{on_notice.slug}/objections/"
@@ -884,8 +954,8 @@ def test_outsiders_get_404_from_the_objection_pages(
     on_notice: Ranking,
     owner: User,
     vendor: User,
-    settings,
-    tmp_path,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     objection = objections.objection_lodge(
@@ -895,9 +965,9 @@ def test_outsiders_get_404_from_the_objection_pages(
         evidence=SimpleUploadedFile("证明.pdf", PDF),
         acting_user=owner,
     )
-    other_owner = UserFactory(
+    other_owner = UserFactory.create(
         role=User.Role.OWNER,
-        organisation=OrganisationFactory(
+        organisation=OrganisationFactory.create(
             kind=Organisation.Kind.GOVERNMENT, division_code="330100", name="杭州市某局"
         ),
     )
@@ -918,6 +988,7 @@ def test_the_demo_publishes_two_years_with_a_visible_change(db: None) -> None:
     load_demo_accounts()
     last, this = demo_rankings_publish()
     assert (last.year + 1, last.state, this.state) == (this.year, "final", "notice")
+    assert this.snapshot is not None
     assert last.is_demo and this.is_demo and "演示" in this.snapshot["title"]
     changes = [
         e["previous_year"]

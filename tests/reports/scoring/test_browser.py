@@ -4,6 +4,8 @@ with a progress bar that moves without reloading."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from assessments import services as workflow
@@ -15,8 +17,8 @@ from tests.browser_support import screenshot, sign_in
 
 @pytest.mark.browser
 def test_an_admin_reads_why_the_cloud_reached_its_level(
-    page, live_server, scored: Assessment, admin: User
-) -> None:  # type: ignore[no-untyped-def]
+    page: Page, live_server: LiveServer, scored: Assessment, admin: User
+) -> None:
     workflow.settlement_save(
         assessment=scored,
         indicator=Indicator.objects.get(framework=scored.campaign.framework, code="1.3"),
@@ -38,8 +40,8 @@ def test_an_admin_reads_why_the_cloud_reached_its_level(
 
 @pytest.mark.browser
 def test_an_admin_scores_the_whole_campaign_and_watches_the_bar(
-    page, live_server, scored: Assessment, admin: User
-) -> None:  # type: ignore[no-untyped-def]
+    page: Page, live_server: LiveServer, scored: Assessment, admin: User
+) -> None:
     sign_in(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/campaigns/{scored.campaign.pk}/scoring/")
     page.wait_for_function("document.querySelector('[data-scoring-status]').textContent !== ''")

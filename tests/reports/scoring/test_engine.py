@@ -91,9 +91,10 @@ def test_a_veto_caps_the_level_it_names() -> None:
     free = score(example_framework(), inputs)
     vetoed = score(example_framework(), inputs, {"major-security-incident"})
 
-    assert free["level"]["code"] == "excellent"  # type: ignore[index]
-    assert vetoed["level_before_veto"]["code"] == "excellent"  # type: ignore[index]
-    assert vetoed["level"]["code"] == "basic"  # type: ignore[index]
+    assert free["level"] is not None and free["level"]["code"] == "excellent"
+    before_veto = vetoed["level_before_veto"]
+    assert before_veto is not None and before_veto["code"] == "excellent"
+    assert vetoed["level"] is not None and vetoed["level"]["code"] == "basic"
     assert vetoed["vetoes"][0]["applies"] is True
 
 
@@ -115,7 +116,8 @@ def test_a_measured_value_outside_the_confirmed_step_adds_nothing() -> None:
 
     row = score(example_framework(), inputs)["dimensions"][1]["indicators"][0]
 
-    assert row["interpolation"]["reason"] == "outside_step"  # type: ignore[index]
+    assert row["interpolation"] is not None
+    assert row["interpolation"]["reason"] == "outside_step"
     assert row["scored_rating"] == D("2.00")
 
 
@@ -192,7 +194,8 @@ def test_a_trusted_platform_passes_with_every_gate_met_and_enough_graded_items()
     assert check["graded_share"] == D("66.67") and check["required_share"] == D("70.0")
     assert check["passed"] is False and check["graded_met"] is False
     inputs[5] = IndicatorInput(rating=D(1))
-    assert score(trusted_framework(), inputs)["pass_check"]["passed"] is True  # type: ignore[index]
+    check = score(trusted_framework(), inputs)["pass_check"]
+    assert check is not None and check["passed"] is True
 
 
 def test_a_trusted_platform_fails_on_a_mandatory_item_and_names_it() -> None:

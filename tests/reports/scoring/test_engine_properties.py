@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from decimal import Decimal as D
 from fractions import Fraction
+from typing import TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reports.scoring.engine import (
+    Breakdown,
     DimensionSpec,
     FrameworkSpec,
     IndicatorInput,
@@ -27,6 +29,16 @@ from reports.scoring.engine import (
 EXAMPLES = settings(max_examples=200, deadline=None)
 TWO = D("0.01")
 
+# A framework, the consolidated inputs by indicator id, and the vetoes that apply.
+Scenario = tuple[FrameworkSpec, dict[int, IndicatorInput], set[str]]
+T = TypeVar("T")
+
+
+def _present(value: T | None) -> T:
+    """The generated frameworks always carry weights: their totals and points are never None."""
+    assert value is not None
+    return value
+
 
 def _ratings(max_rating: int) -> st.SearchStrategy[D]:
     """A consolidated rating: the mean of one to three assessors, two places half up."""
@@ -40,7 +52,7 @@ def frameworks(draw: st.DrawFn) -> FrameworkSpec:
     max_rating = draw(st.integers(1, 5))
     n_dims = draw(st.integers(1, 5))
     dims = tuple(DimensionSpec(f"D{n}") for n in range(n_dims))
-    indicators = []
+    indicators: list[IndicatorSpec] = []
     for d in dims:
         for _ in range(draw(st.integers(1, 5))):
             n = len(indicators) + 1
@@ -84,7 +96,8 @@ def frameworks(draw: st.DrawFn) -> FrameworkSpec:
                 key if draw(st.booleans()) else None,
             )
         )
-    vetoes = (VetoSpec("veto", levels[0].code if levels and draw(st.booleans()) else None),)
+    capped = bool(levels) and draw(st.booleans())
+    vetoes = (VetoSpec("veto", levels[0].code if capped else None),)
     return FrameworkSpec(
         id=1,
         code="generated",
@@ -100,26 +113,26 @@ def frameworks(draw: st.DrawFn) -> FrameworkSpec:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[FrameworkSpec, dict[int, IndicatorInput], set[str]]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     framework = draw(frameworks())
-    inputs = {}
+    inputs: dict[int, IndicatorInput] = {}
     for spec in framework.indicators:
         if draw(st.integers(0, 9)) == 0:
             continue  # now and then an indicator nobody rated
         value = D(draw(st.integers(-300, 300))) if spec.interpolate else None
         inputs[spec.id] = IndicatorInput(rating=draw(_ratings(framework.max_rating)), value=value)
-    vetoes = {"veto"} if draw(st.booleans()) else set()
+    vetoes: set[str] = {"veto"} if draw(st.booleans()) else set()
     return framework, inputs, vetoes
 
 
-def _level_rank(framework: FrameworkSpec, breakdown: dict) -> int:  # type: ignore[type-arg]
+def _level_rank(framework: FrameworkSpec, breakdown: Breakdown) -> int:
     codes = [level.code for level in framework.levels]
     return codes.index(breakdown["level"]["code"]) if breakdown["level"] else -1
 
 
 @EXAMPLES
 @given(scenarios(), st.data())
-def test_raising_any_rating_never_lowers_the_total(scenario, data) -> None:  # type: ignore[no-untyped-def]
+def test_raising_any_rating_never_lowers_the_total(scenario: Scenario, data: st.DataObject) -> None:
     framework, inputs, vetoes = scenario
     spec = data.draw(st.sampled_from(framework.indicators))
     before = inputs.get(spec.id, IndicatorInput())
@@ -131,15 +144,16 @@ def test_raising_any_rating_never_lowers_the_total(scenario, data) -> None:  # t
 
     old, new = score(framework, inputs, vetoes), score(framework, higher, vetoes)
 
-    assert new["total"] >= old["total"]
-    assert exact_points(framework, higher).total >= exact_points(framework, inputs).total
+    assert _present(new["total"]) >= _present(old["total"])
+    exact_new, exact_old = exact_points(framework, higher), exact_points(framework, inputs)
+    assert _present(exact_new.total) >= _present(exact_old.total)
     # Shares and key ratings only rise too, so the level never drops either.
     assert _level_rank(framework, new) >= _level_rank(framework, old)
 
 
 @EXAMPLES
 @given(scenarios())
-def test_the_total_equals_the_sum_of_dimension_points(scenario) -> None:  # type: ignore[no-untyped-def]
+def test_the_total_equals_the_sum_of_dimension_points(scenario: Scenario) -> None:
     framework, inputs, vetoes = scenario
 
     exact = exact_points(framework, inputs)
@@ -149,19 +163,26 @@ def test_the_total_equals_the_sum_of_dimension_points(scenario) -> None:  # type
     assert all(
         exact.dimensions[d.code]
         == sum(
-            (exact.indicators[i.id][2] for i in framework.indicators if i.dimension_code == d.code),
+            (
+                _present(exact.indicators[i.id][2])
+                for i in framework.indicators
+                if i.dimension_code == d.code
+            ),
             Fraction(0),
         )
         for d in framework.dimensions
     )
     # Each published figure is rounded once from its exact value: they agree to half a cent each.
-    published = sum(d["points"] for d in breakdown["dimensions"])
-    assert abs(published - breakdown["total"]) <= D("0.005") * len(breakdown["dimensions"])
+    total = _present(breakdown["total"])
+    published = sum(_present(d["points"]) for d in breakdown["dimensions"])
+    assert abs(published - total) <= D("0.005") * len(breakdown["dimensions"])
 
 
 @EXAMPLES
 @given(scenarios(), st.lists(st.integers(0, 10000), min_size=2, max_size=2))
-def test_the_level_is_monotonic_in_the_total_when_the_other_rules_hold(scenario, cents) -> None:  # type: ignore[no-untyped-def]
+def test_the_level_is_monotonic_in_the_total_when_the_other_rules_hold(
+    scenario: Scenario, cents: list[int]
+) -> None:
     framework, inputs, vetoes = scenario
     breakdown = score(framework, inputs, vetoes)
     dimensions = breakdown["dimensions"]
@@ -182,7 +203,9 @@ def test_the_level_is_monotonic_in_the_total_when_the_other_rules_hold(scenario,
 
 @EXAMPLES
 @given(scenarios(), st.randoms(use_true_random=False))
-def test_the_order_of_ratings_never_changes_the_result(scenario, rnd: random.Random) -> None:  # type: ignore[no-untyped-def]
+def test_the_order_of_ratings_never_changes_the_result(
+    scenario: Scenario, rnd: random.Random
+) -> None:
     framework, inputs, vetoes = scenario
     items = list(inputs.items())
     rnd.shuffle(items)
@@ -194,7 +217,9 @@ def test_the_order_of_ratings_never_changes_the_result(scenario, rnd: random.Ran
 
 @EXAMPLES
 @given(st.lists(st.integers(0, 3), min_size=1, max_size=4), st.randoms(use_true_random=False))
-def test_the_order_of_the_assessors_never_changes_the_consolidated_rating(ratings, rnd) -> None:  # type: ignore[no-untyped-def]
+def test_the_order_of_the_assessors_never_changes_the_consolidated_rating(
+    ratings: list[int], rnd: random.Random
+) -> None:
     from assessments.models import Rating
     from assessments.selectors import consolidate
     from indicators.models import Indicator
@@ -212,13 +237,13 @@ def test_the_order_of_the_assessors_never_changes_the_consolidated_rating(rating
 
 @EXAMPLES
 @given(scenarios(), st.sampled_from([D("0.5"), D(2), D(3), D("7.25"), D(1000)]))
-def test_weights_scaled_together_change_nothing(scenario, factor: D) -> None:  # type: ignore[no-untyped-def]
+def test_weights_scaled_together_change_nothing(scenario: Scenario, factor: D) -> None:
     framework, inputs, vetoes = scenario
     scaled = FrameworkSpec(
         **{
             **framework.__dict__,
             "indicators": tuple(
-                IndicatorSpec(**{**i.__dict__, "weight": i.weight * factor})
+                IndicatorSpec(**{**i.__dict__, "weight": _present(i.weight) * factor})
                 for i in framework.indicators
             ),
         }

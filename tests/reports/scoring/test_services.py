@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, OperationalError, transaction
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import User
 from assessments import services as workflow
@@ -27,6 +28,7 @@ def test_scoring_a_scored_assessment_stores_a_first_current_version(scored: Asse
     result = ScoreResult.objects.get(assessment=scored)
     assert (result.version, result.is_current) == (1, True)
     # Every indicator rated 2 of 3 gives two thirds of the weight, plus what interpolation adds.
+    assert result.total is not None
     assert Decimal("66.67") <= result.total < Decimal(75)
     assert result.level_code == "basic"
     assert len(result.inputs_sha256) == 64
@@ -59,6 +61,7 @@ def test_changed_ratings_add_a_version_and_keep_the_old_one(
     second = results.assessment_score(assessment_id=scored.pk).result
 
     assert first is not None and second is not None
+    assert first.total is not None and second.total is not None
     assert second.version == 2 and second.total > first.total
     assert second.inputs_sha256 != first.inputs_sha256
     first.refresh_from_db()
@@ -70,6 +73,7 @@ def test_inputs_changed_back_make_the_earlier_version_current_again(
     scored: Assessment, admin: User
 ) -> None:
     first = results.assessment_score(assessment_id=scored.pk).result
+    assert first is not None
     indicator = _indicator(scored, "1.3")
     workflow.settlement_save(
         assessment=scored, indicator=indicator, rating=3, reason="复核。", acting_user=admin
@@ -85,9 +89,9 @@ def test_inputs_changed_back_make_the_earlier_version_current_again(
     back = results.assessment_score(assessment_id=scored.pk)
 
     assert back.status == "reinstated" and back.result is not None
-    assert back.result.pk == first.pk  # type: ignore[union-attr]
+    assert back.result.pk == first.pk
     assert ScoreResult.objects.filter(assessment=scored).count() == 3
-    assert ScoreResult.objects.filter(assessment=scored, is_current=True).get().pk == first.pk  # type: ignore[union-attr]
+    assert ScoreResult.objects.filter(assessment=scored, is_current=True).get().pk == first.pk
 
 
 def test_the_database_refuses_a_second_current_result(scored: Assessment) -> None:
@@ -116,7 +120,9 @@ def test_an_assessment_that_is_not_scored_or_is_gone_is_skipped_quietly(
 
 
 def test_a_recorded_veto_caps_the_level_and_is_audited(
-    scored: Assessment, admin: User, django_capture_on_commit_callbacks
+    scored: Assessment,
+    admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     veto = VetoRule.objects.get(framework=scored.campaign.framework)
     for code in ("1.2", "1.3", "2.1", "2.2"):
@@ -156,7 +162,9 @@ def test_only_admins_record_vetoes(scored: Assessment, assessor: User) -> None:
 
 
 def test_scoring_a_campaign_counts_every_assessment_once(
-    scored: Assessment, admin: User, django_capture_on_commit_callbacks
+    scored: Assessment,
+    admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         run = services.campaign_scoring_start(campaign=scored.campaign, acting_user=admin)
@@ -219,11 +227,13 @@ def test_a_transient_database_error_is_retried(
     real = results.assessment_score
     calls: list[int] = []
 
-    def flaky(**kwargs: object):  # type: ignore[no-untyped-def]
+    def flaky(
+        *, assessment_id: int, run_id: int | None = None, acting_user: User | None = None
+    ) -> results.ScoreOutcome:
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(**kwargs)  # type: ignore[arg-type]
+        return real(assessment_id=assessment_id, run_id=run_id, acting_user=acting_user)
 
     monkeypatch.setattr(results, "assessment_score", flaky)
 
@@ -235,7 +245,7 @@ def test_a_transient_database_error_is_retried(
 
 
 def test_the_command_scores_a_campaign(
-    scored: Assessment, django_capture_on_commit_callbacks
+    scored: Assessment, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     from io import StringIO
 

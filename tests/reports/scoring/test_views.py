@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import User
 from assessments import services as workflow
@@ -72,7 +73,9 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(result_of: Assessment) -> None:
 
 
 def test_an_admin_records_and_withdraws_a_veto(
-    result_of: Assessment, admin: User, django_capture_on_commit_callbacks
+    result_of: Assessment,
+    admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     veto = VetoRule.objects.get(framework=result_of.campaign.framework)
     client = client_for(admin)
@@ -111,7 +114,9 @@ def test_only_admins_record_vetoes(
 
 
 def test_an_admin_starts_campaign_scoring_and_reads_its_progress(
-    scored: Assessment, admin: User, django_capture_on_commit_callbacks
+    scored: Assessment,
+    admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     client = client_for(admin)
     progress_url = reverse("scoring:campaign_scoring_progress", args=[scored.campaign.pk])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from django.db.models import Count, Q
@@ -19,7 +20,7 @@ from tests.worker_support import WorkerProcess
 SIZE = 60
 
 
-def _wait(condition, timeout: float, worker: WorkerProcess) -> None:  # type: ignore[no-untyped-def]
+def _wait(condition: Callable[[], bool], timeout: float, worker: WorkerProcess) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -35,7 +36,9 @@ def test_a_campaign_survives_a_killed_worker_with_one_current_result_each(
     monkeypatch.setattr(services, "BATCH_SIZE", 2)  # 30 tasks, so the kill lands between two
     default_catalogs_load(acting_user=None)
     framework = Framework.objects.get(kind=Framework.Kind.COMPREHENSIVE)
-    assessors = [UserFactory(username=f"bulk_expert{n}", role=User.Role.ASSESSOR) for n in (1, 2)]
+    assessors = [
+        UserFactory.create(username=f"bulk_expert{n}", role=User.Role.ASSESSOR) for n in (1, 2)
+    ]
     campaign = bulk_scored_campaign(
         framework=framework, size=SIZE, assessors=assessors, admin=admin, name="崩溃测试批次"
     )
