@@ -23,6 +23,8 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN msgfmt --check -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po \
  && DEBUG=false SECRET_KEY=build-only-not-secret-0123456789012345678901234567890123 \
+    ALLOWED_HOSTS=build.invalid DATABASE_URL=postgres://build@build.invalid/build \
+    REDIS_URL=redis://build.invalid PUBLIC_BASE_URL=https://build.invalid \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
  && useradd --system --home /app app && mkdir -p /app/var/media /app/var/signing && chown -R app /app/var
 

@@ -9,11 +9,12 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/govcloud_eval
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: help run test bootstrap bootstrap-test setup demo lint format messages check bench clean
+.PHONY: help run test e2e bootstrap bootstrap-test setup demo lint format messages check bench clean
 
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:$(PORT) with demo data (SQLite, tasks in-process)"
-	@echo "make test   the whole suite on PostgreSQL, Redis, a real Celery worker and Chromium"
+	@echo "make test   the whole suite on PostgreSQL, Redis, S3, real Celery workers and Chromium"
+	@echo "make e2e    one evaluation year on the deployed topology (part of make test)"
 	@echo "make lint   ruff, mypy, the migrations check and docs/permissions.md"
 	@echo "make messages   extract and compile translations"
 
@@ -36,14 +37,26 @@ run: setup
 	@echo ""
 	@exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The test environment: PostgreSQL, Redis and the SeaweedFS S3 server scripts/services.sh starts.
+TEST_ENV = export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+	  TEST_S3_ENDPOINT_URL="$${TEST_S3_ENDPOINT_URL:-http://127.0.0.1:8333}" \
+	  TEST_S3_ACCESS_KEY_ID="$${TEST_S3_ACCESS_KEY_ID:-gce-test-access-key}" \
+	  TEST_S3_SECRET_ACCESS_KEY="$${TEST_S3_SECRET_ACCESS_KEY:-gce-test-secret-key-for-local-tests-only}"
+
 test: bootstrap-test
 	@scripts/services.sh
-	@export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)"; \
+	@$(TEST_ENV); \
 	  .venv/bin/ruff check . && \
 	  .venv/bin/mypy && \
 	  $(PY) manage.py makemigrations --check --dry-run && \
 	  $(PY) manage.py permissions_doc --check && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+
+# One evaluation year on the deployed topology (gunicorn, Celery workers and beat, PostgreSQL,
+# Redis, S3), driven by Chromium; `make test` runs it too.
+e2e: bootstrap-test
+	@scripts/services.sh
+	@$(TEST_ENV); $(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: bootstrap-test
 	@.venv/bin/ruff check .
@@ -67,7 +80,7 @@ clean:
 # Figures, not tests: server memory during a 1 GiB evidence upload, campaign scoring through a
 # real worker, report rendering against the fontTools fallback, ranking page requests per second.
 bench: bootstrap
-	@.venv/bin/python bench/upload_memory.py
+	@scripts/services.sh && .venv/bin/python bench/upload_memory.py
 	@scripts/services.sh && .venv/bin/python bench/score_campaign.py
 	@.venv/bin/python bench/report_render.py
 	@scripts/services.sh && .venv/bin/python bench/ranking_rps.py

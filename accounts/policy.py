@@ -71,6 +71,7 @@ class Action(enum.StrEnum):
     DASHBOARD_VIEW = "dashboard.view"
     ADMIN_SITE = "admin_site.use"
     AUDIT_VIEW = "audit.view"
+    HEALTH_DETAILS = "health.details"
     USER_MANAGE = "user.manage"
     ORGANISATION_MANAGE = "organisation.manage"
     CATALOG_VIEW = "catalog.view"
@@ -331,6 +332,11 @@ RULES: dict[Action, Rule] = {
         Rule(Action.DASHBOARD_VIEW, "See one's dashboard", _only(*EVERYONE)),
         Rule(Action.ADMIN_SITE, "Use the Django admin site", _only(ADMIN)),
         Rule(Action.AUDIT_VIEW, "Read the audit trail", _only(ADMIN, AUDITOR)),
+        Rule(
+            Action.HEALTH_DETAILS,
+            "Read /healthz in full (versions, hosts, paths, errors; others see only ok or not)",
+            _only(ADMIN),
+        ),
         Rule(Action.USER_MANAGE, "Create users", _only(ADMIN), system=True),
         Rule(Action.ORGANISATION_MANAGE, "Create organisations", _only(ADMIN), system=True),
         Rule(Action.CATALOG_VIEW, "Read published and retired catalogs", _only(*EVERYONE)),

@@ -1,4 +1,5 @@
-"""How much memory does the portal's server process take to receive a 1 GiB evidence upload?
+"""How much memory does the portal's server process take to receive a 1 GiB evidence upload,
+stored on the local file system and stored in S3 object storage?
 
 Starts the portal (``manage.py runserver --noreload``, DEBUG on) on a free 127.0.0.1 port with
 a throw-away SQLite database, MEDIA_ROOT and TMPDIR under a temporary directory; creates a
@@ -7,12 +8,17 @@ through the login form; then streams one generated CSV file of 1 GiB (a body pro
 chunk, never held in memory here either) to the evidence upload endpoint, sampling the server
 process's resident memory (VmRSS in /proc/<pid>/status) every 20 ms.
 
-Prints the baseline and peak RSS, the increase, the time and the throughput, and checks that
-the server stored the file with the SHA-256 computed here. Exits 1 when the increase reaches
-the target (64 MiB) or the upload fails.
+Does it twice: with files under MEDIA_ROOT, then with ``S3_BUCKET`` set to a fresh bucket of the
+local SeaweedFS (``scripts/services.sh`` starts it when 127.0.0.1:8333 does not answer), where the
+file goes from the upload's temporary file to the bucket as a multipart upload.
+
+Prints, for each, the baseline and peak RSS, the increase, the time and the throughput, and checks
+that the server recorded the SHA-256 computed here; with S3 also that the object in the bucket
+has it, went up in parts, and that nothing was written under MEDIA_ROOT. Exits 1 when an increase
+reaches its target (64 MiB on the local disk, 32 MiB with S3) or an upload fails.
 
     make bench                                  # or: .venv/bin/python bench/upload_memory.py
-    .venv/bin/python bench/upload_memory.py --mib 256
+    .venv/bin/python bench/upload_memory.py --mib 256 --only s3
 """
 
 from __future__ import annotations
@@ -33,13 +39,18 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
 TARGET_MIB = 64
+# With S3 the file goes from the upload's temporary file to the object store in 8 MiB parts.
+S3_TARGET_MIB = 32
+S3_ENDPOINT = "http://127.0.0.1:8333"
 CHUNK = MIB
 
 SETUP = r"""
@@ -201,15 +212,32 @@ def csv_chunks(total: int, digest: hashlib._Hash) -> Iterator[bytes]:
         yield part
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mib", type=int, default=1024, help="upload size in MiB (1024)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds for the upload")
-    args = parser.parse_args()
-    size = args.mib * MIB
+@dataclass
+class Measurement:
+    """What one upload to one portal showed."""
 
-    workdir = Path(tempfile.mkdtemp(prefix="govcloud-bench-"))
-    (workdir / "tmp").mkdir()
+    status: int
+    body: bytes
+    result: dict[str, Any]
+    expected_sha256: str
+    baseline_kib: int
+    peak_kib: int
+    after_kib: int
+    samples: int
+    hwm_reset: bool
+    seconds: float
+
+    @property
+    def increase_mib(self) -> float:
+        return (self.peak_kib - self.baseline_kib) / 1024
+
+
+def measure(workdir: Path, storage_env: dict[str, str], size: int, timeout: float) -> Measurement:
+    """Prepares a throw-away portal in ``workdir`` storing files as ``storage_env`` says, starts
+    its server, and uploads ``size`` bytes while sampling the server's memory."""
+    (workdir / "tmp").mkdir(parents=True)
+    # As a deployment's: /healthz checks that MEDIA_ROOT exists (with S3 it must stay empty).
+    (workdir / "media").mkdir()
     password = secrets.token_urlsafe(16)
     env = {
         **os.environ,
@@ -220,6 +248,7 @@ def main() -> int:
         "REDIS_URL": "",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        **storage_env,
     }
     server: subprocess.Popen[bytes] | None = None
     try:
@@ -257,10 +286,12 @@ def main() -> int:
 
         session.sign_in("bench_vendor", password)
         url = f"/assessments/{ids['assessment']}/indicators/{ids['indicator']}/evidence/"
-        # Warm up every code path once (templates, the upload handler, storage).
+        # Warm up every code path once (templates, the upload handler, storage; with S3 a
+        # multipart upload, so that boto3's transfer manager and its threads exist already).
         session.request("GET", f"/assessments/{ids['assessment']}/evidence/")
+        warm_up = 16 * MIB
         status, body = session.upload(
-            url, "warm-up.csv", csv_chunks(MIB, hashlib.sha256()), MIB, 60
+            url, "warm-up.csv", csv_chunks(warm_up, hashlib.sha256()), warm_up, 60
         )
         if status != 201:
             raise RuntimeError(f"warm-up upload: {status} {body[:300]!r}")
@@ -278,7 +309,7 @@ def main() -> int:
             hwm_reset = False
 
         print(
-            f"Server pid {server.pid} on http://{HOST}:{port}; uploading {args.mib} MiB …",
+            f"Server pid {server.pid} on http://{HOST}:{port}; uploading {size // MIB} MiB …",
             flush=True,
         )
         sampler = Sampler(server.pid)
@@ -286,40 +317,25 @@ def main() -> int:
         digest = hashlib.sha256()
         started = time.monotonic()
         status, body = session.upload(
-            url, "bench-1GiB.csv", csv_chunks(size, digest), size, args.timeout
+            url, "bench-1GiB.csv", csv_chunks(size, digest), size, timeout
         )
         seconds = time.monotonic() - started
         sampler.stop()
         peak = sampler.peak
         if hwm_reset:
             peak = max(peak, rss_kib(server.pid, "VmHWM"))
-        after = rss_kib(server.pid)
-
-        result = json.loads(body) if body.startswith(b"{") else {}
-        increase = (peak - baseline) / 1024
-        print()
-        print(f"  upload            {args.mib} MiB in one request, HTTP {status}")
-        print(f"  stored sha256     {result.get('sha256', '—')}")
-        print(f"  expected sha256   {digest.hexdigest()}")
-        print(f"  baseline RSS      {baseline / 1024:8.1f} MiB")
-        print(
-            f"  peak RSS          {peak / 1024:8.1f} MiB"
-            f"  ({sampler.samples} samples{', VmHWM reset before' if hwm_reset else ''})"
+        return Measurement(
+            status=status,
+            body=body,
+            result=json.loads(body) if body.startswith(b"{") else {},
+            expected_sha256=digest.hexdigest(),
+            baseline_kib=baseline,
+            peak_kib=peak,
+            after_kib=rss_kib(server.pid),
+            samples=sampler.samples,
+            hwm_reset=hwm_reset,
+            seconds=seconds,
         )
-        print(f"  RSS afterwards    {after / 1024:8.1f} MiB")
-        print(f"  increase          {increase:8.1f} MiB   (target < {TARGET_MIB} MiB)")
-        print(f"  time              {seconds:8.1f} s")
-        print(f"  throughput        {size / MIB / seconds:8.1f} MiB/s")
-        ok = (
-            status == 201
-            and result.get("sha256") == digest.hexdigest()
-            and result.get("size") == size
-            and increase < TARGET_MIB
-        )
-        print(f"\n  {'PASS' if ok else 'FAIL'}")
-        if status != 201:
-            print(body[:500].decode(errors="replace"))
-        return 0 if ok else 1
     finally:
         if server is not None:
             server.terminate()
@@ -328,7 +344,116 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(title: str, m: Measurement, size: int, target_mib: int) -> bool:
+    """Prints the figures of one measurement; True when the upload was stored intact and the
+    memory grew by less than ``target_mib``."""
+    print()
+    print(f"  {title}")
+    print(f"  upload            {size // MIB} MiB in one request, HTTP {m.status}")
+    print(f"  stored sha256     {m.result.get('sha256', '—')}")
+    print(f"  expected sha256   {m.expected_sha256}")
+    print(f"  baseline RSS      {m.baseline_kib / 1024:8.1f} MiB")
+    print(
+        f"  peak RSS          {m.peak_kib / 1024:8.1f} MiB"
+        f"  ({m.samples} samples{', VmHWM reset before' if m.hwm_reset else ''})"
+    )
+    print(f"  RSS afterwards    {m.after_kib / 1024:8.1f} MiB")
+    print(f"  increase          {m.increase_mib:8.1f} MiB   (target < {target_mib} MiB)")
+    print(f"  time              {m.seconds:8.1f} s")
+    print(f"  throughput        {size / MIB / m.seconds:8.1f} MiB/s")
+    if m.status != 201:
+        print(m.body[:500].decode(errors="replace"))
+    return (
+        m.status == 201
+        and m.result.get("sha256") == m.expected_sha256
+        and m.result.get("size") == size
+        and m.increase_mib < target_mib
+    )
+
+
+def s3_server() -> tuple[str, str, str]:
+    """The endpoint and credentials of the local SeaweedFS (started by scripts/services.sh if
+    it is not running): ``TEST_S3_*`` when set, as `make test` sets them, otherwise the test
+    identity of scripts/seaweedfs-s3.json."""
+    subprocess.run([str(ROOT / "scripts" / "services.sh")], check=True)
+    identity = json.loads((ROOT / "scripts" / "seaweedfs-s3.json").read_text())["identities"][0]
+    credentials = identity["credentials"][0]
+    return (
+        os.environ.get("TEST_S3_ENDPOINT_URL", S3_ENDPOINT),
+        os.environ.get("TEST_S3_ACCESS_KEY_ID", credentials["accessKey"]),
+        os.environ.get("TEST_S3_SECRET_ACCESS_KEY", credentials["secretKey"]),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mib", type=int, default=1024, help="upload size in MiB (1024)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds for the upload")
+    parser.add_argument(
+        "--only", choices=["local", "s3"], help="measure one storage only (default: both)"
+    )
+    args = parser.parse_args()
+    size = args.mib * MIB
+    ok = True
+
+    if args.only in (None, "local"):
+        workdir = Path(tempfile.mkdtemp(prefix="govcloud-bench-"))
+        try:
+            local = measure(workdir, {}, size, args.timeout)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        ok &= report("Local file system (MEDIA_ROOT)", local, size, TARGET_MIB)
+
+    if args.only in (None, "s3"):
+        import boto3
+        from botocore.config import Config
+
+        endpoint, key, secret = s3_server()
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            region_name="us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        bucket = f"gce-bench-{secrets.token_hex(6)}"
+        client.create_bucket(Bucket=bucket)
+        workdir = Path(tempfile.mkdtemp(prefix="govcloud-bench-s3-"))
+        storage_env = {
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": endpoint,
+            "S3_ACCESS_KEY_ID": key,
+            "S3_SECRET_ACCESS_KEY": secret,
+        }
+        try:
+            remote = measure(workdir, storage_env, size, args.timeout)
+            media = workdir / "media"
+            under_media = [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
+            objects = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+            big = max(objects, key=lambda o: o["Size"]) if objects else None
+            in_bucket = hashlib.sha256()
+            if big is not None:
+                body = client.get_object(Bucket=bucket, Key=big["Key"])["Body"]
+                for chunk in body.iter_chunks(8 * MIB):
+                    in_bucket.update(chunk)
+        finally:
+            for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+            client.delete_bucket(Bucket=bucket)
+            shutil.rmtree(workdir, ignore_errors=True)
+        ok &= report(f"S3 (SeaweedFS at {endpoint})", remote, size, S3_TARGET_MIB)
+        etag = big["ETag"].strip('"') if big is not None else "—"
+        stored = big is not None and in_bucket.hexdigest() == remote.expected_sha256
+        print(f"  object            {big['Key'] if big else '—'}, ETag {etag}")
+        print(f"  sha256 in bucket  {in_bucket.hexdigest() if big else '—'}")
+        print(f"  under MEDIA_ROOT  {len(under_media)} files")
+        ok &= stored and "-" in etag and not under_media
+
+    print(f"\n  {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -24,10 +25,15 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG: bool = env.bool("DEBUG", default=True)
 
+# What is missing or wrong in the environment: one line per fault, starting with the variable's
+# name and saying what to set. All of them are refused at once, at the end of this module, so
+# that one failed start names everything to fix (and the web process and the worker both stop).
+_problems: list[str] = []
+
 _DEV_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 SECRET_KEY: str = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY or (not DEBUG and SECRET_KEY == _DEV_SECRET_KEY):
-    raise ImproperlyConfigured(
+    _problems.append(
         "SECRET_KEY must be set to a long random value when DEBUG is off "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
@@ -35,6 +41,11 @@ if not SECRET_KEY or (not DEBUG and SECRET_KEY == _DEV_SECRET_KEY):
 ALLOWED_HOSTS: list[str] = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
+if not DEBUG and not any(host.strip() for host in ALLOWED_HOSTS):
+    _problems.append(
+        "ALLOWED_HOSTS must be set when DEBUG is off: the host names the portal answers to, "
+        "comma-separated (e.g. eval.example.gov.cn)."
+    )
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -91,12 +102,27 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-if "DATABASE_URL" not in env:
+# PostgreSQL in production; without DATABASE_URL, development uses an SQLite file under var/.
+_database_url: str = env.str("DATABASE_URL", default="")
+_database_scheme = urlsplit(_database_url).scheme
+if not DEBUG and _database_scheme not in {"postgres", "postgresql"}:
+    _problems.append(
+        "DATABASE_URL must be a PostgreSQL URL when DEBUG is off "
+        "(postgres://user:password@host:5432/name); "
+        + (
+            "it is not set."
+            if not _database_url
+            else f"it is a {_database_scheme} URL."
+            if _database_scheme
+            else "it is not a URL."
+        )
+    )
+    _database_url = "sqlite://:memory:"  # never used: the start is refused below
+if not _database_url:
     # The embedded development database lives under var/, which a fresh clone lacks.
     VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
+    _database_url = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -127,8 +153,77 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Evidence, certified reports and objection evidence go to the local file system under
+# MEDIA_ROOT (the default, for `make run`), or, when S3_BUCKET is set, to an S3-compatible
+# object store, so that web and worker processes share no volume. The portal serves every file
+# itself after its access checks (govcloud_eval.storage streams them), so objects stay private.
+_s3_bucket: str = env.str("S3_BUCKET", default="")
+_s3_settings = {
+    "S3_ENDPOINT_URL": env.str("S3_ENDPOINT_URL", default=""),
+    "S3_ACCESS_KEY_ID": env.str("S3_ACCESS_KEY_ID", default=""),
+    "S3_SECRET_ACCESS_KEY": env.str("S3_SECRET_ACCESS_KEY", default=""),
+    "S3_REGION": env.str("S3_REGION", default=""),
+    "S3_ADDRESSING_STYLE": env.str("S3_ADDRESSING_STYLE", default=""),
+}
+_default_storage: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if not _s3_bucket:
+    _problems.extend(
+        f"{name} is set but S3_BUCKET is not: set S3_BUCKET to store files in the object store, "
+        f"or unset {name} to keep them under MEDIA_ROOT."
+        for name, value in _s3_settings.items()
+        if value
+    )
+else:
+    _problems.extend(
+        f"{name} must be set when S3_BUCKET is (the object store's credentials)."
+        for name in ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+        if not _s3_settings[name]
+    )
+    _s3_endpoint = _s3_settings["S3_ENDPOINT_URL"]
+    if _s3_endpoint and (
+        urlsplit(_s3_endpoint).scheme not in {"http", "https"} or not urlsplit(_s3_endpoint).netloc
+    ):
+        _problems.append(
+            f"S3_ENDPOINT_URL must be an http:// or https:// URL (it is {_s3_endpoint!r}); "
+            "unset, it is AWS's endpoint for S3_REGION."
+        )
+    _s3_addressing_style = _s3_settings["S3_ADDRESSING_STYLE"] or "path"
+    if _s3_addressing_style not in {"path", "virtual", "auto"}:
+        _problems.append(
+            f"S3_ADDRESSING_STYLE must be path, virtual or auto (it is {_s3_addressing_style!r})."
+        )
+    from boto3.s3.transfer import TransferConfig
+
+    # django-storages hands the upload's temporary file to boto3's transfer manager, which sends
+    # a file over 8 MiB as a multipart upload, reading each part into memory. In the request's
+    # own thread, one part at a time, the web process grows by ~13 MiB for a 1 GiB upload
+    # (`make bench`), at ~90 MiB/s to a local store; with boto3's threads, even two, by ~47 MiB.
+    _s3_transfer = TransferConfig(
+        multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2, use_threads=False
+    )
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _s3_bucket,
+            "endpoint_url": _s3_endpoint or None,
+            "access_key": _s3_settings["S3_ACCESS_KEY_ID"],
+            "secret_key": _s3_settings["S3_SECRET_ACCESS_KEY"],
+            "region_name": _s3_settings["S3_REGION"] or "us-east-1",
+            "addressing_style": _s3_addressing_style,
+            "signature_version": "s3v4",
+            # Private objects: no ACL is sent (the bucket's default, private, applies), and any
+            # URL the storage makes is signed. Stored names are never reused.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "transfer_config": _s3_transfer,
+            # FieldFile.open() (not used to serve files) spills to disk past 1 MiB, never holding
+            # a whole object in memory.
+            "max_memory_size": 1024**2,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -167,8 +262,37 @@ REPORT_SIGNING_CERT: str = env.str(
 )
 REPORT_SIGNING_PASSPHRASE: str = env.str("REPORT_SIGNING_PASSPHRASE", default="")
 REPORT_NUMBER_PREFIX: str = env.str("REPORT_NUMBER_PREFIX", default="GCE")
-# The address printed in reports' QR codes and verification links.
-PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address printed in reports' QR codes and verification links: frozen into every issued
+# (immutable) report, so production must name it, over https unless PUBLIC_BASE_URL_ALLOW_HTTP
+# (a closed network, a test topology). An origin with an optional path; no trailing slash.
+PUBLIC_BASE_URL_ALLOW_HTTP: bool = env.bool("PUBLIC_BASE_URL_ALLOW_HTTP", default=False)
+PUBLIC_BASE_URL: str = (
+    env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else "").strip().rstrip("/")
+)
+_public = urlsplit(PUBLIC_BASE_URL)
+if not PUBLIC_BASE_URL:
+    _problems.append(
+        "PUBLIC_BASE_URL must be set when DEBUG is off: the portal's public https:// address "
+        "(e.g. https://eval.example.gov.cn), printed in every report's QR code and "
+        "verification link."
+    )
+elif (
+    _public.scheme not in {"http", "https"}
+    or not _public.hostname
+    or _public.username is not None
+    or "?" in PUBLIC_BASE_URL
+    or "#" in PUBLIC_BASE_URL
+):
+    _problems.append(
+        "PUBLIC_BASE_URL must be an https:// origin with an optional path, without user, "
+        "query string or fragment (e.g. https://eval.example.gov.cn or "
+        f"https://www.example.gov.cn/eval); it is {PUBLIC_BASE_URL!r}."
+    )
+elif not DEBUG and _public.scheme != "https" and not PUBLIC_BASE_URL_ALLOW_HTTP:
+    _problems.append(
+        f"PUBLIC_BASE_URL must start with https:// when DEBUG is off (it is {PUBLIC_BASE_URL}); "
+        "on a closed network or a test topology without TLS, set PUBLIC_BASE_URL_ALLOW_HTTP=true."
+    )
 # Public verification: at most VERIFY_RATE_LIMIT requests per client per VERIFY_RATE_WINDOW s.
 VERIFY_RATE_LIMIT: int = env.int("VERIFY_RATE_LIMIT", default=30)
 VERIFY_RATE_WINDOW: int = env.int("VERIFY_RATE_WINDOW", default=60)
@@ -176,6 +300,11 @@ VERIFY_RATE_WINDOW: int = env.int("VERIFY_RATE_WINDOW", default=60)
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run eagerly in the web process: `make run` needs no broker.
 REDIS_URL: str = env.str("REDIS_URL", default="")
+if not DEBUG and not REDIS_URL:
+    _problems.append(
+        "REDIS_URL must be set when DEBUG is off (e.g. redis://redis:6379/0): without it tasks "
+        "would run inside the web process, and no worker or sweeper would take them."
+    )
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -189,20 +318,37 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The hard limit kills a task's process; a report rendering claimed longer ago than this (plus
+# a margin) is abandoned and may be taken over (reports.certified.rendering.render_stale_after).
+# Set it here only, never with the worker's --time-limit: the web process reads it too.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 if CELERY_TASK_TIME_LIMIT < 60:
-    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be at least 60 seconds.")
+    _problems.append("CELERY_TASK_TIME_LIMIT must be at least 60 seconds.")
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_RESULT_EXPIRES = 24 * 3600
-# A task not acknowledged within this many seconds is handed to another worker; it must exceed
-# the hard time limit, or a long task would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# A task not acknowledged within this many seconds is handed to another worker (how a killed
+# worker's tasks come back); it must exceed the hard time limit, or a long task would run twice.
+_visibility_timeout: int = env.int(
+    "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 300
+)
+if _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+    _problems.append(
+        f"CELERY_VISIBILITY_TIMEOUT must be greater than CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT} s; it is {_visibility_timeout} s): Redis would hand a task "
+        "still running to a second worker. Unset, it is CELERY_TASK_TIME_LIMIT + 300."
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# /healthz fails when more tasks than this wait in the default queue: workers are missing or
+# cannot keep up (a campaign scoring queues one task per assessment at once).
+HEALTHZ_QUEUE_MAX: int = env.int("HEALTHZ_QUEUE_MAX", default=1000)
+if HEALTHZ_QUEUE_MAX <= 0:
+    _problems.append("HEALTHZ_QUEUE_MAX must be a positive number of tasks.")
 # `celery beat` sends the sweeper (reports.sweep) every SWEEP_INTERVAL_SECONDS: it queues again
 # the report renderings and campaign scorings whose messages were lost.
 SWEEP_INTERVAL_SECONDS: int = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 if SWEEP_INTERVAL_SECONDS <= 0:
-    raise ImproperlyConfigured("SWEEP_INTERVAL_SECONDS must be a positive number of seconds.")
+    _problems.append("SWEEP_INTERVAL_SECONDS must be a positive number of seconds.")
 CELERY_BEAT_SCHEDULE = {
     "reports-sweep": {
         "task": "reports.sweep",
@@ -248,4 +394,13 @@ if CELERY_TASK_ALWAYS_EAGER:
             "reports.scoring.tasks": {"level": "WARNING"},
             "reports.certified.tasks": {"level": "WARNING"},
         }
+    )
+
+# --- Refusal --------------------------------------------------------------------------------
+# Last, so that every fault above is named at once. Nothing has connected anywhere yet: the web
+# process, the worker and every management command stop here.
+if _problems:
+    raise ImproperlyConfigured(
+        f"Refusing to start: {len(_problems)} environment variable(s) to fix "
+        "(in the environment or in .env):\n" + "\n".join(f"- {problem}" for problem in _problems)
     )

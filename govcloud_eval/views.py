@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -21,14 +23,28 @@ from . import health
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """The state of everything the portal needs; 503 when any of it is missing."""
+    """The state of everything the portal needs; 503 naming what is missing when any of it is.
+
+    Everyone gets ``status``, ``missing`` and each check's ``ok``; the details (versions, hosts,
+    paths, error texts) only users the access policy allows (``HEALTH_DETAILS``)."""
     checks = health.run_all()
     ok = all(check["ok"] for check in checks.values())
     missing = [name for name, check in checks.items() if not check["ok"]]
-    payload = {"status": "ok" if ok else "unavailable", "missing": missing, "checks": checks}
+    shown: Mapping[str, object] = (
+        checks if _may_read_health_details(request) else health.without_details(checks)
+    )
+    payload = {"status": "ok" if ok else "unavailable", "missing": missing, "checks": shown}
     return JsonResponse(
         payload, status=200 if ok else 503, json_dumps_params={"ensure_ascii": False}
     )
+
+
+def _may_read_health_details(request: HttpRequest) -> bool:
+    try:
+        return policy.can(request.user, Action.HEALTH_DETAILS)
+    except DatabaseError:
+        # The signed-in user lives in the database, which may be what is down: no details.
+        return False
 
 
 @policy.requires(Action.DASHBOARD_VIEW)

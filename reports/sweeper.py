@@ -8,7 +8,8 @@ sweeper queues again:
 
 - the rendering of every stuck report (``reports.certified.services.report_render_is_stuck``:
   ``pending`` for longer than ``RENDER_PENDING_GRACE``, or ``rendering`` for longer than
-  ``RENDER_STALE_AFTER``, its worker dead);
+  ``reports.certified.rendering.render_stale_after()``, Celery's hard time limit plus a margin:
+  killed by the limit, or its worker dead);
 - the pending items of every campaign scoring run still running with no item counted for longer
   than ``SCORING_RUN_GRACE``.
 

@@ -17,7 +17,7 @@ from govcloud_eval.celery import app as celery_app
 
 from .factories import OrganisationFactory, UserFactory
 
-pytest_plugins = ["tests.browser_support", "tests.worker_support"]
+pytest_plugins = ["tests.browser_support", "tests.worker_support", "tests.storage_support"]
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.storage import open_stream
 from indicators.models import Indicator
 
 from .. import selectors
@@ -219,10 +220,12 @@ def _content_disposition(kind: str, name: str, pk: int) -> str:
 
 def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
     try:
-        handle = item.file.open("rb")
+        handle = open_stream(item.file)
     except FileNotFoundError:
         raise Http404 from None
     response = FileResponse(handle, content_type=item.content_type or "application/octet-stream")
+    if "Content-Length" not in response:  # an object store's stream: the recorded size
+        response["Content-Length"] = str(item.size)
     response["Content-Disposition"] = _content_disposition(
         "inline" if inline else "attachment", item.original_name, item.pk
     )

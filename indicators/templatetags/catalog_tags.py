@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from indicators.catalog import canonical_number
 from indicators.models import EvidenceMethod, Framework, LevelRule
@@ -89,11 +88,13 @@ def level_rule_text(level: LevelRule, framework: Framework) -> str:
 # A level check of a score breakdown (``reports.scoring.engine.LevelCheck``) in words, with the
 # figure it was judged on: the same sentence on the score page and in the certified report.
 _LEVEL_CHECK_TEXT = {
-    "min_total": _lazy("Total at least %(required)s (is %(actual)s)"),
-    "min_dimension_share": _lazy(
+    "min_total": gettext_lazy("Total at least %(required)s (is %(actual)s)"),
+    "min_dimension_share": gettext_lazy(
         "Every dimension at least %(required)s%% of its weight (lowest %(actual)s%%)"
     ),
-    "min_key_rating": _lazy("Every key indicator rated at least %(required)s (lowest %(actual)s)"),
+    "min_key_rating": gettext_lazy(
+        "Every key indicator rated at least %(required)s (lowest %(actual)s)"
+    ),
 }
 
 

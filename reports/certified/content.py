@@ -31,6 +31,12 @@ def verify_url(code: str) -> str:
     return public_base_url() + reverse("certified:verify", args=[code])
 
 
+def verify_url_prefix() -> str:
+    """What ``verify_url`` gives every report before its code: shown on the issue form, so
+    that an admin sees a wrong ``PUBLIC_BASE_URL`` before it is frozen into a report."""
+    return public_base_url() + reverse("certified:verify_lookup")
+
+
 def _name(user: User | None) -> str:
     if user is None:
         return ""

@@ -12,6 +12,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -26,9 +27,18 @@ from .signing import sign_pdf
 
 logger = logging.getLogger(__name__)
 
-# A rendering that started longer ago than this was lost with its worker and may be taken over.
-RENDER_STALE_AFTER = datetime.timedelta(minutes=15)
+# How long after Celery's hard time limit a rendering still counts as running: the limit kills
+# the task's process, and this covers the kill and the clocks of two machines.
+RENDER_STALE_MARGIN = datetime.timedelta(seconds=30)
 ERROR_MAX = 4000
+
+
+def render_stale_after() -> datetime.timedelta:
+    """How long after its claim a rendering is abandoned and may be taken over: no rendering
+    outlives Celery's hard time limit (``CELERY_TASK_TIME_LIMIT``, read now, so a changed
+    setting applies at once), plus ``RENDER_STALE_MARGIN``. The claim below, the stuck rule
+    (``services.report_render_stuck_q``) and so the sweeper all use it."""
+    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + RENDER_STALE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ class RenderOutcome:
 
 def _claim(report_id: int) -> bool:
     """Moves the report to ``rendering`` if it waits (or a worker died on it): one claimant."""
-    stale = timezone.now() - RENDER_STALE_AFTER
+    stale = timezone.now() - render_stale_after()
     return (
         Report.objects.filter(pk=report_id)
         .filter(

@@ -39,7 +39,7 @@ from reports.scoring.results import assessment_score
 
 from .content import report_content_build
 from .models import Report, ReportNumberCounter
-from .rendering import RENDER_STALE_AFTER
+from .rendering import render_stale_after
 from .tasks import report_render_task
 
 # ----------------------------------------------------------------------------------------------
@@ -257,12 +257,13 @@ def report_render_stuck_q(
 ) -> Q:
     """The reports whose rendering is stuck at ``now``: ``pending`` with nothing happening for
     longer than ``pending_grace`` (since the issue or the last rendering attempt), or
-    ``rendering`` for longer than ``RENDER_STALE_AFTER`` (the worker died: the rendering's claim
-    takes such a report over). ``report_render_is_stuck`` is the same rule for one report."""
+    ``rendering`` for longer than ``rendering.render_stale_after()`` (Celery's time limit has
+    killed it, or its worker died: the rendering's claim takes such a report over).
+    ``report_render_is_stuck`` is the same rule for one report."""
     waiting_since = now - pending_grace
     no_attempt_since = Q(render_started_at__isnull=True) | Q(render_started_at__lt=waiting_since)
     waiting = Q(state=Report.State.PENDING, issued_at__lt=waiting_since) & no_attempt_since
-    abandoned = Q(state=Report.State.RENDERING, render_started_at__lt=now - RENDER_STALE_AFTER)
+    abandoned = Q(state=Report.State.RENDERING, render_started_at__lt=now - render_stale_after())
     return waiting | abandoned
 
 
@@ -281,7 +282,7 @@ def report_render_is_stuck(
         )
     if report.state == Report.State.RENDERING:
         started = report.render_started_at
-        return started is not None and started < now - RENDER_STALE_AFTER
+        return started is not None and started < now - render_stale_after()
     return False
 
 

@@ -26,6 +26,7 @@ from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.storage import open_stream
 
 from . import ratelimit, selectors, services
 from .models import Report
@@ -89,12 +90,18 @@ def report_download(request: AuthenticatedRequest, pk: int) -> FileResponse:
     report = selectors.report_get_for(user=request.user, pk=pk)
     if not report.is_ready:
         raise Http404
+    try:
+        handle = open_stream(report.file)
+    except FileNotFoundError:
+        raise Http404 from None
     response = FileResponse(
-        report.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=f"{report.number}.pdf",
         content_type="application/pdf",
     )
+    if "Content-Length" not in response and report.size is not None:
+        response["Content-Length"] = str(report.size)  # an object store's stream
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

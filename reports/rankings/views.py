@@ -34,6 +34,7 @@ from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import campaign_get_for
+from govcloud_eval.storage import open_stream
 
 from . import exports, objections, rules, selectors, services
 from .models import Objection, Ranking, RankingAdjustment
@@ -299,12 +300,18 @@ def objection_evidence(request: AuthenticatedRequest, pk: int) -> FileResponse:
     objection = selectors.objection_get_for(user=request.user, pk=pk)
     if not objection.evidence:
         raise Http404
+    try:
+        handle = open_stream(objection.evidence)
+    except FileNotFoundError:
+        raise Http404 from None
     response = FileResponse(
-        objection.evidence.open("rb"),
+        handle,
         as_attachment=True,
         filename=objection.evidence_name,
         content_type=objection.evidence_content_type,
     )
+    if "Content-Length" not in response and objection.evidence_size is not None:
+        response["Content-Length"] = str(objection.evidence_size)  # an object store's stream
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -11,6 +11,7 @@ from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from assessments.models import Assessment
+from reports.certified.content import verify_url_prefix
 from reports.certified.models import Report
 from reports.certified.selectors import reports_of
 
@@ -29,6 +30,8 @@ class CertifiedReports:
     # Languages without a report in force, offered by the issue form.
     # (code, label); the labels are lazy, translated when the template shows them.
     languages: list[tuple[str, StrOrPromise]] = field(default_factory=list)
+    # For admins: how the verification address of a report issued now begins (its QR code's).
+    verify_url_prefix: str = ""
 
 
 @register.simple_tag
@@ -52,4 +55,5 @@ def certified_reports_for(assessment: Assessment, user: User) -> CertifiedReport
         is_admin=manages,
         can_issue=policy.can(user, Action.REPORT_ISSUE, assessment) and bool(languages),
         languages=languages,
+        verify_url_prefix=verify_url_prefix() if manages else "",
     )

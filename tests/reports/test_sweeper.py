@@ -13,15 +13,16 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
-from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from accounts.models import User
 from assessments.models import Assessment
 from audit.models import AuditEvent
 from indicators.models import Framework
 from reports import sweeper
+from reports.certified import rendering
 from reports.certified import services as certify
-from reports.certified.rendering import RENDER_STALE_AFTER
+from reports.certified.rendering import render_stale_after
 from reports.models import CampaignScoringItem, CampaignScoringRun, Report
 from reports.scoring import results
 from reports.scoring import services as scoring
@@ -102,9 +103,9 @@ def test_a_report_whose_worker_died_while_rendering_is_queued_again_and_rendered
     now = timezone.now()
     dead = age(
         pending,
-        RENDER_STALE_AFTER * 2,
+        render_stale_after() * 2,
         state=Report.State.RENDERING,
-        render_started_at=now - RENDER_STALE_AFTER - datetime.timedelta(seconds=1),
+        render_started_at=now - render_stale_after() - datetime.timedelta(seconds=1),
     )
 
     outcome = sweep(django_capture_on_commit_callbacks)
@@ -162,7 +163,7 @@ def test_the_stuck_rule_reads_the_same_in_the_database_and_in_memory(pending: Re
         ({"state": Report.State.PENDING, "render_started_at": now - LONG_AGO}, LONG_AGO),
         ({"state": Report.State.RENDERING, "render_started_at": now}, LONG_AGO),
         (
-            {"state": Report.State.RENDERING, "render_started_at": now - RENDER_STALE_AFTER * 2},
+            {"state": Report.State.RENDERING, "render_started_at": now - render_stale_after() * 2},
             LONG_AGO,
         ),
         ({"state": Report.State.FAILED, "error": "x"}, LONG_AGO),
@@ -178,6 +179,63 @@ def test_the_stuck_rule_reads_the_same_in_the_database_and_in_memory(pending: Re
         assert certify.report_render_is_stuck(pending, now=now) == in_database, fields
         seen.add(in_database)
     assert seen == {True, False}
+
+
+def test_a_rendering_is_abandoned_once_the_task_time_limit_and_a_margin_have_passed(
+    settings: Settings,
+) -> None:
+    # No rendering outlives Celery's hard time limit, which kills it: waiting 15 minutes, as
+    # before, only delayed the report.
+    settings.CELERY_TASK_TIME_LIMIT = 600  # the default
+
+    assert render_stale_after() == datetime.timedelta(seconds=600 + 30)
+
+    settings.CELERY_TASK_TIME_LIMIT = 120
+
+    assert render_stale_after() == datetime.timedelta(seconds=150)
+
+
+@pytest.mark.parametrize(("started_ago", "taken_over"), [(149, False), (151, True)])
+def test_the_sweeper_takes_over_a_rendering_killed_by_the_time_limit_and_no_sooner(
+    pending: Report,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    started_ago: int,
+    taken_over: bool,
+) -> None:
+    settings.CELERY_TASK_TIME_LIMIT = 120  # so abandoned after 150 s
+    killed = age(
+        pending,
+        LONG_AGO,
+        state=Report.State.RENDERING,
+        render_started_at=timezone.now() - datetime.timedelta(seconds=started_ago),
+    )
+
+    assert certify.report_render_is_stuck(killed) is taken_over
+    outcome = sweep(django_capture_on_commit_callbacks)
+
+    killed.refresh_from_db()
+    if taken_over:
+        assert outcome.reports == [(killed.number, "rendering")]
+        assert killed.state == Report.State.READY and killed.attempts == 1
+    else:
+        assert not outcome.requeued
+        assert killed.state == Report.State.RENDERING
+
+
+def test_a_second_rendering_does_not_claim_a_report_rendering_within_the_time_limit(
+    pending: Report, settings: Settings
+) -> None:
+    settings.CELERY_TASK_TIME_LIMIT = 120
+    started = timezone.now() - datetime.timedelta(seconds=100)
+    age(pending, LONG_AGO, state=Report.State.RENDERING, render_started_at=started)
+
+    assert rendering.report_render(report_id=pending.pk).status == "skipped"
+
+    Report.objects.filter(pk=pending.pk).update(
+        render_started_at=timezone.now() - datetime.timedelta(seconds=151)
+    )
+    assert rendering.report_render(report_id=pending.pk).status == "ready"
 
 
 # ----------------------------------------------------------------------------------------------

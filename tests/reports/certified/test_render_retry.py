@@ -18,7 +18,7 @@ from accounts.models import User
 from assessments.models import Assessment
 from audit.models import AuditEvent
 from reports.certified import services as certify
-from reports.certified.rendering import RENDER_STALE_AFTER
+from reports.certified.rendering import render_stale_after
 from reports.models import Report
 from tests.conftest import client_for
 from tests.reports.certified.fixtures import *  # noqa: F403
@@ -63,7 +63,7 @@ def test_an_admin_renders_again_a_report_pending_longer_than_the_grace_period(
 def test_an_admin_renders_again_a_report_whose_worker_died(
     pending: Report, admin: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    started = timezone.now() - RENDER_STALE_AFTER - datetime.timedelta(seconds=1)
+    started = timezone.now() - render_stale_after() - datetime.timedelta(seconds=1)
     stuck(pending, state=Report.State.RENDERING, render_started_at=started)
 
     with django_capture_on_commit_callbacks(execute=True):

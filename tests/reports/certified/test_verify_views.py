@@ -181,6 +181,38 @@ def test_an_admin_issues_only_after_confirming(approved: Assessment, admin: User
     assert report.number in response.content.decode()
 
 
+def test_the_issue_form_shows_the_address_the_reports_qr_code_will_carry(
+    approved: Assessment, admin: User, vendor: User, settings: Settings
+) -> None:
+    settings.PUBLIC_BASE_URL = "https://eval.example.gov.cn/portal"
+    page_url = reverse("certified:assessment_reports", args=[approved.pk])
+
+    page = client_for(admin).get(page_url).content.decode()  # in Chinese, the default
+
+    assert "报告的二维码和核验链接将使用以下地址" in page
+    assert "<code>https://eval.example.gov.cn/portal/verify/…</code>" in page
+    assert "PUBLIC_BASE_URL" in page
+    english_page = english(client_for(admin)).get(page_url).content.decode()
+    assert "QR code and verification link will carry this address" in english_page
+    assert "eval.example.gov.cn" not in client_for(vendor).get(page_url).content.decode()
+
+    # What was shown is what the report carries.
+    report = certify.report_issue(assessment=approved, acting_user=admin)
+    assert report.content["verify_url"].startswith("https://eval.example.gov.cn/portal/verify/")
+    assert report.content["verify_url"].endswith(f"/{report.verification_code}/")
+
+
+def test_the_reissue_form_shows_the_address_too(issued: Report, admin: User) -> None:
+    page = client_for(admin).get(
+        reverse("certified:assessment_reports", args=[issued.assessment_id])
+    )
+
+    html = page.content.decode()
+    # Once in the re-issue form, once in the issue form (of the other language).
+    assert html.count("报告的二维码和核验链接将使用以下地址") == 2
+    assert issued.content["verify_url"].rsplit("/", 2)[0] + "/…</code>" in html
+
+
 def test_only_admins_may_issue_revoke_or_reissue(issued: Report, vendor: User, owner: User) -> None:
     for user in (vendor, owner):
         client = client_for(user)

@@ -33,8 +33,9 @@ RENDER_TIMEOUT = 60
 
 
 def start_rendering_worker(worker: WorkerProcess, settings: LazySettings) -> None:
-    """Starts the worker with the test's signing key and media folder, as the compose file
-    shares the signing and media volumes between web and worker."""
+    """Starts the worker with the test's signing key (docker-compose.yml mounts the signing
+    volume on the worker) and media folder (a deployment without S3 shares MEDIA_ROOT between
+    web and worker; test_reports_s3 renders into a bucket instead)."""
     worker.env.update(
         REPORT_SIGNING_KEY=settings.REPORT_SIGNING_KEY,
         REPORT_SIGNING_CERT=settings.REPORT_SIGNING_CERT,
