@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -152,6 +153,9 @@ def ratings_missing(*, assignment: Assignment) -> list[Indicator]:
 # Consolidation
 
 
+TWO_PLACES = Decimal("0.01")
+
+
 @dataclass
 class Consolidated:
     """The assessors' ratings of one indicator and what they amount to."""
@@ -159,13 +163,20 @@ class Consolidated:
     indicator_id: int
     ratings: list[int | None]
     mets: list[bool | None]
-    rating: Decimal | None
+    # Exact: the mean of the assessors' ratings as a fraction (8/3, never 2.67), or the settled
+    # rating. Only what is shown is rounded (``rating_shown``); scores are computed from this.
+    rating: Fraction | None
     met: bool | None
     settled: bool
     disagreement: bool
 
-
-TWO_PLACES = Decimal("0.01")
+    @property
+    def rating_shown(self) -> Decimal | None:
+        """The rating as pages print it: two places, half up (8/3 → 2.67)."""
+        if self.rating is None:
+            return None
+        exact = Decimal(self.rating.numerator) / Decimal(self.rating.denominator)
+        return exact.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
 def consolidate(
@@ -174,7 +185,8 @@ def consolidate(
     ratings: list[Rating],
     settlement: Settlement | None,
 ) -> Consolidated:
-    """Mean of the submitted ratings unless the lead settled it.
+    """The exact mean of the submitted ratings (a fraction: no rounding, whatever the number of
+    assessors and their order), unless the lead settled it.
 
     Graded items disagree when two ratings differ by more than one step. Mandatory items
     disagree when one assessor says met and another not; they count as met only when every
@@ -190,20 +202,14 @@ def consolidate(
     else:
         decided_values = [v for v in values if v is not None]
         disagreement = bool(decided_values) and max(decided_values) - min(decided_values) > 1
-        rating = (
-            (Decimal(sum(decided_values)) / len(decided_values)).quantize(
-                TWO_PLACES, rounding=ROUND_HALF_UP
-            )
-            if decided_values
-            else None
-        )
+        rating = Fraction(sum(decided_values), len(decided_values)) if decided_values else None
         met = None
     if settlement is not None:
         return Consolidated(
             indicator.pk,
             values,
             mets,
-            Decimal(settlement.rating) if settlement.rating is not None else None,
+            Fraction(settlement.rating) if settlement.rating is not None else None,
             settlement.met,
             True,
             disagreement,

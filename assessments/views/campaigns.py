@@ -414,9 +414,9 @@ def _review_page(
         elif consolidated.rating is None:
             result = ""
         elif consolidated.settled:
-            result = names.get(str(int(consolidated.rating)), str(consolidated.rating))
+            result = names.get(str(int(consolidated.rating)), str(consolidated.rating_shown))
         else:
-            result = str(consolidated.rating)
+            result = str(consolidated.rating_shown)
         rows.append(
             {
                 "indicator": indicator,

@@ -96,16 +96,35 @@ _LEVEL_CHECK_TEXT = {
         "Every key indicator rated at least %(required)s (lowest %(actual)s)"
     ),
 }
+# Where the two-place figure seems to meet the threshold that the exact value misses (a total
+# of 74.997 prints as 75.00), the exact value is printed and the miss said in words.
+_LEVEL_CHECK_PRECISE = {
+    "min_total": gettext_lazy(
+        "Total at least %(required)s (is %(precise)s: short of %(required)s)"
+    ),
+    "min_dimension_share": gettext_lazy(
+        "Every dimension at least %(required)s%% of its weight "
+        "(lowest %(precise)s%%: short of %(required)s%%)"
+    ),
+    "min_key_rating": gettext_lazy(
+        "Every key indicator rated at least %(required)s "
+        "(lowest %(precise)s: short of %(required)s)"
+    ),
+}
 
 
 @register.filter
 def level_check_text(check: dict[str, Any]) -> str:
-    """``{{ check|level_check_text }}``: "总分不低于 75（实得 74.89）"."""
-    text = _LEVEL_CHECK_TEXT.get(check.get("rule", ""))
+    """``{{ check|level_check_text }}``: "总分不低于 75（实得 74.89）", or with the exact figure
+    where rounding would mislead: "总分不低于 75（实得 74.997，未达到 75）"."""
+    rule = str(check.get("rule", ""))
+    precise = check.get("precise")
+    text = (_LEVEL_CHECK_PRECISE if precise not in (None, "") else _LEVEL_CHECK_TEXT).get(rule)
     if text is None:
-        return str(check.get("rule", ""))
+        return rule
     actual = check.get("actual")
     return str(text) % {
         "required": number(check.get("required")),
         "actual": actual if actual not in (None, "") else "—",
+        "precise": precise,
     }

@@ -25,7 +25,9 @@ from fractions import Fraction
 from typing import TypedDict
 
 # Part of every input hash: changing how scores are computed on purpose gives new versions.
-SCORING_METHOD = "1"
+# 2: consolidated ratings are exact means (no rounding to two places before the points), and
+# levels and pass rules are judged on exact values.
+SCORING_METHOD = "2"
 
 COMPREHENSIVE = "comprehensive"
 TRUSTED_PLATFORM = "trusted_platform"
@@ -107,7 +109,9 @@ class FrameworkSpec:
 class IndicatorInput:
     """What the assessors concluded about one indicator, and the vendor's measured value."""
 
-    rating: Decimal | None = None  # consolidated: the mean of the assessors, or the settled one
+    # Consolidated: the exact mean of the assessors' ratings (8/3, never 2.67), or the settled
+    # one. A Decimal is taken as the exact value it writes.
+    rating: Fraction | Decimal | None = None
     met: bool | None = None  # mandatory items
     settled: bool = False
     value: Decimal | None = None  # only read where the indicator interpolates
@@ -162,6 +166,9 @@ class RuleCheck(TypedDict):
     rule: str  # "min_total" | "min_dimension_share" | "min_key_rating"
     required: Decimal
     actual: Decimal | None  # the total; the lowest dimension share; the lowest key rating
+    # Judged on the exact value: where ``actual`` (two places) seems to meet ``required`` but the
+    # exact value misses it, the exact value to as many places as show it (74.997), else None.
+    precise: Decimal | None
     met: bool
     missed_by: list[str]  # codes of the dimensions or key indicators that miss it
 
@@ -197,6 +204,7 @@ class PassCheck(TypedDict):
     graded_total: int
     graded_reached: int
     graded_share: Decimal | None  # percent
+    graded_share_precise: Decimal | None  # as ``RuleCheck.precise``
     required_share: Decimal  # percent
     min_graded_rating: int
     graded_met: bool
@@ -216,6 +224,9 @@ class Breakdown(TypedDict):
     max_rating: int
     total_weight: Decimal | None
     total: Decimal | None
+    # The exact total to as many places as needed, where the two-place total seems to reach a
+    # level's minimum total that the exact one misses (75.00 printed, 74.997 exact); else None.
+    total_precise: Decimal | None
     total_share: Decimal | None  # percent of the total weight
     dimensions: list[DimensionBreakdown]
     key_indicators: list[str]  # codes, in catalog order
@@ -242,6 +253,18 @@ def round_half_up(value: Fraction, places: int = 2) -> Decimal:
 
 def _r(value: Fraction | None) -> Decimal | None:
     return None if value is None else round_half_up(value)
+
+
+def precise_below(value: Fraction | None, threshold: Fraction) -> Decimal | None:
+    """``value`` to three places or more, as many as it takes to show it below ``threshold``,
+    when its two-place figure seems to reach the threshold that it misses (74.997 for a total of
+    74.997 against 75: it prints as 75.00); None when the two-place figure tells the truth."""
+    if value is None or value >= threshold or round_half_up(value) < threshold:
+        return None
+    places = 3
+    while round_half_up(value, places) >= threshold and places < 12:
+        places += 1
+    return round_half_up(value, places)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -377,8 +400,7 @@ def score(
                 "requirement_type": spec.requirement_type,
                 "is_key": spec.is_key,
                 "weight": _r(weight),
-                # Exact already (a mean to two places, or a settled whole rating): only the
-                # notation is made uniform, 3 → 3.00.
+                # The consolidated rating as published: two places (8/3 → 2.67, 3 → 3.00).
                 "rating": _r(Fraction(inp.rating)) if inp.rating is not None else None,
                 "met": inp.met,
                 "settled": inp.settled,
@@ -391,6 +413,7 @@ def score(
         )
 
     dimensions: list[DimensionBreakdown] = []
+    exact_shares: dict[str, Fraction | None] = {}
     for spec_d in framework.dimensions:
         rows = rows_by_dimension[spec_d.code]
         n_satisfied = sum(1 for row in rows if row["satisfied"])
@@ -400,6 +423,7 @@ def score(
             share = d_points / d_weight * 100 if d_weight > 0 else None
         else:
             share = Fraction(n_satisfied, len(rows)) * 100 if rows else None
+        exact_shares[spec_d.code] = share
         dimensions.append(
             {
                 "code": spec_d.code,
@@ -416,9 +440,25 @@ def score(
 
     published_total = _r(exact.total)
     key_rows = [row for d in dimensions for row in d["indicators"] if row["is_key"]]
+    # Key ratings are judged exactly: the consolidated rating, not the interpolated one.
+    key_ratings: dict[str, Fraction | None] = {}
+    for spec in framework.indicators:
+        if spec.is_key:
+            rating = inputs.get(spec.id, IndicatorInput()).rating
+            key_ratings[spec.code] = Fraction(rating) if rating is not None else None
     levels = [
-        _level_check(level, published_total, dimensions, key_rows) for level in framework.levels
+        _level_check(level, exact.total, exact_shares, dimensions, key_ratings)
+        for level in framework.levels
     ]
+    total_precise = next(
+        (
+            check["precise"]
+            for level in levels
+            for check in level["checks"]
+            if check["rule"] == "min_total" and check["precise"] is not None
+        ),
+        None,
+    )
     reached = level_reached(framework.levels, [c["reached"] for c in levels])
     final = level_after_vetoes(framework, reached, vetoes)
     total = exact.total
@@ -434,6 +474,7 @@ def score(
         "max_rating": framework.max_rating,
         "total_weight": _r(total_weight),
         "total": published_total,
+        "total_precise": total_precise,
         "total_share": _r(total / total_weight * 100)
         if total is not None and total_weight
         else None,
@@ -488,28 +529,38 @@ def _level_ref(level: LevelSpec | None) -> LevelRef | None:
 
 def _level_check(
     level: LevelSpec,
-    total: Decimal | None,
+    total: Fraction | None,
+    shares: dict[str, Fraction | None],
     dimensions: list[DimensionBreakdown],
-    key_rows: list[IndicatorBreakdown],
+    key_ratings: dict[str, Fraction | None],
 ) -> LevelCheck:
+    """One level's thresholds, each judged on the exact value (the total, every dimension's
+    share, every key indicator's consolidated rating); the published two-place figures are
+    shown, with the precise one where they would seem to meet a threshold the exact value
+    misses."""
+    required_total = Fraction(level.min_total)
     checks: list[RuleCheck] = [
         {
             "rule": "min_total",
             "required": level.min_total,
-            "actual": total,
-            "met": total is not None and total >= level.min_total,
+            "actual": _r(total),
+            "precise": precise_below(total, required_total),
+            "met": total is not None and total >= required_total,
             "missed_by": [],
         }
     ]
     if level.min_dimension_share is not None:
         required = level.min_dimension_share * 100
-        shares = [(d["code"], d["share"]) for d in dimensions if d["share"] is not None]
-        missed = [code for code, share in shares if share < required]
+        exact = {code: share for code, share in shares.items() if share is not None}
+        missed = [code for code, share in exact.items() if share < Fraction(required)]
+        lowest = min(exact.values(), default=None)
+        published = [d["share"] for d in dimensions if d["share"] is not None]
         checks.append(
             {
                 "rule": "min_dimension_share",
                 "required": required,
-                "actual": min((share for _code, share in shares), default=None),
+                "actual": min(published, default=None),
+                "precise": precise_below(lowest, Fraction(required)),
                 "met": not missed,
                 "missed_by": missed,
             }
@@ -517,14 +568,19 @@ def _level_check(
     if level.min_key_rating is not None:
         required_rating = Decimal(level.min_key_rating)
         missed = [
-            r["code"] for r in key_rows if r["rating"] is None or r["rating"] < required_rating
+            code
+            for code, rating in key_ratings.items()
+            if rating is None or rating < level.min_key_rating
         ]
-        rated = [r["rating"] for r in key_rows if r["rating"] is not None]
+        rated = [rating for rating in key_ratings.values() if rating is not None]
+        complete = bool(rated) and len(rated) == len(key_ratings)
+        lowest_rating = min(rated) if complete else None
         checks.append(
             {
                 "rule": "min_key_rating",
                 "required": required_rating,
-                "actual": min(rated) if rated and len(rated) == len(key_rows) else None,
+                "actual": _r(lowest_rating),
+                "precise": precise_below(lowest_rating, Fraction(level.min_key_rating)),
                 "met": not missed,
                 "missed_by": missed,
             }
@@ -545,9 +601,9 @@ def _pass_check(rule: PassRuleSpec, dimensions: list[DimensionBreakdown]) -> Pas
     not_met = [r["code"] for r in mandatory if r["met"] is False]
     undecided = [r["code"] for r in mandatory if r["met"] is None]
     reached = sum(1 for r in graded if r["satisfied"])
-    share = round_half_up(Fraction(reached, len(graded)) * 100) if graded else None
+    exact_share = Fraction(reached, len(graded)) * 100 if graded else None
     required = rule.min_graded_share * 100
-    graded_met = share is None or share >= required
+    graded_met = exact_share is None or exact_share >= Fraction(required)
     mandatory_ok = not rule.require_all_mandatory or not (not_met or undecided)
     return {
         "passed": mandatory_ok and graded_met,
@@ -557,7 +613,8 @@ def _pass_check(rule: PassRuleSpec, dimensions: list[DimensionBreakdown]) -> Pas
         "mandatory_undecided": undecided,
         "graded_total": len(graded),
         "graded_reached": reached,
-        "graded_share": share,
+        "graded_share": _r(exact_share),
+        "graded_share_precise": precise_below(exact_share, Fraction(required)),
         "required_share": required,
         "min_graded_rating": rule.min_graded_rating,
         "graded_met": graded_met,
@@ -569,9 +626,14 @@ def _pass_check(rule: PassRuleSpec, dimensions: list[DimensionBreakdown]) -> Pas
 # The name of the inputs
 
 
-def _canonical(value: Decimal | None) -> str | None:
-    # 2, 2.0 and 2.00 are the same rating and must hash the same.
-    return None if value is None else format(value.normalize(), "f")
+def _canonical(value: Fraction | Decimal | None) -> str | None:
+    # 2, 2.0, 2.00 and 2/1 are the same rating and must hash the same; 8/3 is written as such.
+    if value is None:
+        return None
+    exact = Fraction(value)
+    return (
+        str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
+    )
 
 
 def inputs_sha256(

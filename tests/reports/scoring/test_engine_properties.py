@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from decimal import Decimal as D
 from fractions import Fraction
@@ -40,10 +41,10 @@ def _present(value: T | None) -> T:
     return value
 
 
-def _ratings(max_rating: int) -> st.SearchStrategy[D]:
-    """A consolidated rating: the mean of one to three assessors, two places half up."""
-    return st.lists(st.integers(0, max_rating), min_size=1, max_size=3).map(
-        lambda xs: (D(sum(xs)) / len(xs)).quantize(TWO)
+def _ratings(max_rating: int) -> st.SearchStrategy[Fraction]:
+    """A consolidated rating: the exact mean of one to five assessors (8/3, never 2.67)."""
+    return st.lists(st.integers(0, max_rating), min_size=1, max_size=5).map(
+        lambda xs: Fraction(sum(xs), len(xs))
     )
 
 
@@ -136,9 +137,11 @@ def test_raising_any_rating_never_lowers_the_total(scenario: Scenario, data: st.
     framework, inputs, vetoes = scenario
     spec = data.draw(st.sampled_from(framework.indicators))
     before = inputs.get(spec.id, IndicatorInput())
-    lowest = before.rating if before.rating is not None else D(0)
+    lowest = Fraction(before.rating) if before.rating is not None else Fraction(0)
     raised = data.draw(
-        st.integers(int(lowest * 100), framework.max_rating * 100).map(lambda n: D(n) / 100)
+        st.integers(math.ceil(lowest * 100), framework.max_rating * 100).map(
+            lambda n: Fraction(n, 100)
+        )
     )
     higher = {**inputs, spec.id: IndicatorInput(rating=raised, value=before.value)}
 
@@ -186,13 +189,22 @@ def test_the_level_is_monotonic_in_the_total_when_the_other_rules_hold(
     framework, inputs, vetoes = scenario
     breakdown = score(framework, inputs, vetoes)
     dimensions = breakdown["dimensions"]
-    key_rows = [r for d in dimensions for r in d["indicators"] if r["is_key"]]
-    low, high = sorted(D(c) / 100 for c in cents)
+    shares = {
+        d["code"]: Fraction(d["share"]) if d["share"] is not None else None for d in dimensions
+    }
+    key_ratings = {
+        spec.code: Fraction(rating)
+        if (rating := inputs.get(spec.id, IndicatorInput()).rating) is not None
+        else None
+        for spec in framework.indicators
+        if spec.is_key
+    }
+    low, high = sorted(Fraction(c, 100) for c in cents)
 
-    def rank(total: D) -> int:
+    def rank(total: Fraction) -> int:
         # The same dimension shares and key ratings; only the total differs.
         met = [
-            _level_check(level, total, dimensions, key_rows)["reached"]
+            _level_check(level, total, shares, dimensions, key_ratings)["reached"]
             for level in framework.levels
         ]
         reached = level_after_vetoes(framework, level_reached(framework.levels, met), vetoes)
@@ -228,7 +240,7 @@ def test_the_order_of_the_assessors_never_changes_the_consolidated_rating(
     shuffled = list(ratings)
     rnd.shuffle(shuffled)
 
-    def mean(values: list[int]) -> D | None:
+    def mean(values: list[int]) -> Fraction | None:
         rows = [Rating(rating=v) for v in values]
         return consolidate(indicator=indicator, ratings=rows, settlement=None).rating
 
