@@ -57,7 +57,17 @@ def _demo_publish(campaign: Campaign, admin: User, **settings: Unpack[_PublicSet
         **settings,
     )
     _demo_decide_ties(draft, admin)
-    return ranking_publish(ranking=draft, acting_user=admin)
+    # This year's demo campaign runs every state of the workflow: the office acknowledges the
+    # assessments that are not approved yet, as the real publishing page asks.
+    unfinished = selectors.ranking_provisional(ranking=draft).data.unfinished
+    return ranking_publish(
+        ranking=draft,
+        unfinished_acknowledged=[a.pk for a in unfinished],
+        unfinished_reason="（演示）部分评估尚未批准，不影响已批准结果的公示；演示名单照常发布。"
+        if unfinished
+        else "",
+        acting_user=admin,
+    )
 
 
 def _demo_score(campaign: Campaign) -> None:
@@ -74,10 +84,11 @@ def _demo_score(campaign: Campaign) -> None:
 
 def demo_rankings_publish() -> list[Ranking]:
     """Published demo rankings for two years, built through the real services: last year's
-    final list (from a finished demo campaign, grouped by level as customary) and this year's
-    list on public notice (ranked with scores, so that the change against last year shows).
-    Idempotent: a year whose demo ranking is published is left as it is. Returns the latest
-    published version of each year."""
+    final list (from a finished demo campaign, grouped by level with scores hidden, as
+    customary) and this year's list on public notice from the day it is published (ranked with
+    scores; against last year, which hid its scores, each cloud is newly listed or listed two
+    years in a row, with no change of score or position). Idempotent: a year whose demo ranking
+    is published is left as it is. Returns the latest published version of each year."""
     admin = User.objects.get(username="admin", is_demo=True)
     year = timezone.localdate().year
     today = timezone.localdate()
@@ -95,7 +106,7 @@ def demo_rankings_publish() -> list[Ranking]:
             year,
             {
                 "public_form": Ranking.PublicForm.RANKED,
-                "notice_starts_on": today - datetime.timedelta(days=2),
+                "notice_starts_on": today,  # never before the list is published
                 "notice_ends_on": today + datetime.timedelta(days=7),
             },
         ),

@@ -181,11 +181,16 @@ def build_world(
         min_level=draft.min_level,
         tie_break=draft.tie_break,
         public_form=Ranking.PublicForm.RANKED,
-        notice_starts_on=today - datetime.timedelta(days=1),
+        notice_starts_on=today,  # a notice never starts before its list is published
         notice_ends_on=today + datetime.timedelta(days=6),
         acting_user=admin,
     )
-    ranking = rankings.ranking_publish(ranking=draft, acting_user=admin)
+    ranking = rankings.ranking_publish(
+        ranking=draft,
+        unfinished_acknowledged=[live.pk],  # still in its workflow: acknowledged, with a reason
+        unfinished_reason="（测试）未完成的评估不影响本名单。",
+        acting_user=admin,
+    )
     from reports.rankings.objections import objection_lodge
 
     objection = objection_lodge(

@@ -6,6 +6,8 @@ Rows here are written only by ``reports.rankings.services`` and ``reports.rankin
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -146,6 +148,59 @@ class Ranking(models.Model):
     @property
     def has_notice(self) -> bool:
         return self.notice_ends_on is not None
+
+
+def list_titles(
+    *, kind: str, year: int, demo: bool, notice: bool, campaign: str = ""
+) -> tuple[str, str]:
+    """The Chinese and English titles of a published list, frozen into its snapshot.
+
+    The rule, so that no two public lists share a title: the final list of a year carries the
+    plain title (2026年度十佳政务云); a list for public notice adds 公示名单 (the final list that
+    follows it is a different list); a ranking of the same kind as one another campaign of the
+    year has already published adds its campaign's name (campaign names are unique); demo lists
+    say so. Versions of one list (corrections) keep its title and are told apart by their number.
+
+    Bilingual data rather than translated messages: a snapshot freezes both languages at once,
+    whatever the catalog holds on the day it is published."""
+    if kind == Ranking.Kind.AWARDS:
+        zh, en = f"{year}年度可信云行业服务奖（政务）", f"Trusted-platform awards {year}"
+    else:
+        zh, en = f"{year}年度十佳政务云", f"Top ten government clouds {year}"
+    if notice:
+        zh, en = f"{zh}公示名单", f"{en}: list for public notice"
+    if campaign:
+        zh, en = f"{zh}（{campaign}）", f"{en} ({campaign})"
+    if demo:
+        zh, en = f"{zh}（演示）", f"{en} (demo)"
+    return zh, en
+
+
+# Where a published version stands with its public notice on a given day.
+NO_NOTICE = "-"  # a final list, or a list published without a notice
+NOTICE_UPCOMING = "upcoming"  # published, the notice has not started
+NOTICE_RUNNING = "running"  # the only phase in which a list is "on public notice" (公示中)
+NOTICE_ENDED = "ended"  # the notice is over, the final list is awaited
+NOTICE_CLOSED = "closed"  # a final list has since been published
+
+
+def notice_phase(
+    *,
+    state: str,
+    starts_on: datetime.date | None,
+    ends_on: datetime.date | None,
+    final_published: bool,
+    today: datetime.date,
+) -> str:
+    """The phase of a published version's public notice on ``today`` (``final_published``: a
+    final version of the same list exists)."""
+    if state != Ranking.State.NOTICE or ends_on is None:
+        return NO_NOTICE
+    if final_published:
+        return NOTICE_CLOSED
+    if starts_on is not None and today < starts_on:
+        return NOTICE_UPCOMING
+    return NOTICE_RUNNING if today <= ends_on else NOTICE_ENDED
 
 
 class RankingAdjustment(models.Model):

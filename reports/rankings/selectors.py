@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts import policy
@@ -20,7 +20,7 @@ from indicators.models import Dimension, Framework, LevelRule
 from reports.scoring.models import ScoreResult
 
 from . import rules
-from .models import Objection, Ranking, RankingAdjustment
+from .models import Objection, Ranking, RankingAdjustment, list_titles
 
 PUBLISHED_STATES = (Ranking.State.NOTICE, Ranking.State.FINAL)
 
@@ -53,6 +53,15 @@ class CampaignRankingData:
 
     def level(self, code: str | None) -> LevelRule | None:
         return next((lv for lv in self.levels if lv.code == code), None)
+
+    @property
+    def unfinished(self) -> list[Assessment]:
+        """The campaign's assessments not approved yet (none of them can be listed), by cloud
+        name: publishing asks the admin to acknowledge them."""
+        return sorted(
+            (a for a in self.assessments.values() if a.state != Assessment.State.APPROVED),
+            key=lambda a: (a.cloud.name, a.pk),
+        )
 
 
 def _points(result: ScoreResult) -> dict[str, Decimal]:
@@ -167,6 +176,28 @@ def ranking_latest_published(*, campaign: Campaign, kind: str) -> Ranking | None
     return rankings_published_of(campaign=campaign, kind=kind).first()
 
 
+def other_campaign_published(*, ranking: Ranking) -> bool:
+    """Whether another campaign has published a ranking of the same kind for the same year
+    (its lists then carry the plain title: ``models.list_titles``)."""
+    return (
+        Ranking.objects.filter(year=ranking.year, kind=ranking.kind, state__in=PUBLISHED_STATES)
+        .exclude(campaign_id=ranking.campaign_id)
+        .exists()
+    )
+
+
+def title_taken(*, ranking: Ranking, titles: tuple[str, str]) -> bool:
+    """Whether a published list of the same year, other than the versions of ``ranking``'s own
+    (campaign, kind), already carries one of ``titles`` (Chinese, English)."""
+    zh, en = titles
+    return (
+        Ranking.objects.filter(year=ranking.year, state__in=PUBLISHED_STATES)
+        .exclude(campaign_id=ranking.campaign_id, kind=ranking.kind)
+        .filter(Q(snapshot__title=zh) | Q(snapshot__title_en=en))
+        .exists()
+    )
+
+
 def ranking_previous_year(*, year: int, kind: str) -> Ranking | None:
     """The edition of the year before: its latest published version (final preferred)."""
     return (
@@ -190,9 +221,11 @@ class PublishedHead:
     version: int
     latest_version: int
     state: str
+    latest_state: str
     snapshot_sha256: str
     published_at: datetime.datetime
     latest_published_at: datetime.datetime
+    notice_starts_on: datetime.date | None
     notice_ends_on: datetime.date | None
 
     @property
@@ -205,7 +238,15 @@ def published_head(*, year: int, slug: str, version: int | None = None) -> Publi
     rows = list(
         Ranking.objects.filter(year=year, slug=slug, state__in=PUBLISHED_STATES)
         .order_by("-version")
-        .values_list("pk", "version", "state", "snapshot_sha256", "published_at", "notice_ends_on")
+        .values_list(
+            "pk",
+            "version",
+            "state",
+            "snapshot_sha256",
+            "published_at",
+            "notice_starts_on",
+            "notice_ends_on",
+        )
     )
     if not rows:
         raise Http404
@@ -213,8 +254,8 @@ def published_head(*, year: int, slug: str, version: int | None = None) -> Publi
     chosen = latest if version is None else next((r for r in rows if r[1] == version), None)
     if chosen is None:
         raise Http404
-    pk, chosen_version, state, sha256, published_at, notice_ends_on = chosen
-    latest_version, latest_published_at = latest[1], latest[4]
+    pk, chosen_version, state, sha256, published_at, notice_starts_on, notice_ends_on = chosen
+    latest_version, latest_state, latest_published_at = latest[1], latest[2], latest[4]
     # The constraint ranking_published_is_frozen: a published version has its number and time.
     assert chosen_version is not None and published_at is not None
     assert latest_version is not None and latest_published_at is not None
@@ -225,9 +266,11 @@ def published_head(*, year: int, slug: str, version: int | None = None) -> Publi
         version=chosen_version,
         latest_version=latest_version,
         state=state,
+        latest_state=latest_state,
         snapshot_sha256=sha256,
         published_at=published_at,
         latest_published_at=latest_published_at,
+        notice_starts_on=notice_starts_on,
         notice_ends_on=notice_ends_on,
     )
 
@@ -248,6 +291,7 @@ class IndexRow:
     state: str
     version: int
     published_at: datetime.datetime
+    notice_starts_on: datetime.date | None
     notice_ends_on: datetime.date | None
     title: str
     title_en: str
@@ -267,11 +311,13 @@ def published_index() -> list[IndexRow]:
             "state",
             "version",
             "published_at",
+            "notice_starts_on",
             "notice_ends_on",
             "snapshot__title",
             "snapshot__title_en",
             "is_demo",
             "snapshot__listed",
+            "snapshot__format",
         )
     )
     seen: set[tuple[int, str]] = set()
@@ -283,19 +329,24 @@ def published_index() -> list[IndexRow]:
         seen.add((year, slug))
         # The constraint ranking_published_is_frozen: a published version has its number and time.
         assert version is not None and published_at is not None
+        kind, state, title, title_en, is_demo = row[2], row[3], row[8] or "", row[9] or "", row[10]
+        if state == Ranking.State.NOTICE and int(row[12] or 1) < 2:
+            # A format-1 snapshot titled its notice list like the final list that follows it.
+            title, title_en = list_titles(kind=kind, year=year, demo=is_demo, notice=True)
         found.append(
             IndexRow(
                 year,
                 slug,
-                row[2],
-                row[3],
+                kind,
+                state,
                 version,
                 published_at,
                 row[6],
-                row[7] or "",
-                row[8] or "",
-                row[9],
-                int(row[10] or 0),
+                row[7],
+                title,
+                title_en,
+                is_demo,
+                int(row[11] or 0),
             )
         )
     return found

@@ -10,16 +10,23 @@ the SHA-256 of its canonical JSON: later changes to scores, clouds or organisati
 published version. A correction, or the final list after the notice, is a new version that
 supersedes the previous one and says what changed (the admin's note, and the entries added,
 removed or moved, computed here).
+
+Publishing guards what the public reads: the campaign's unfinished (not approved) assessments are
+listed and must be acknowledged with a reason; a notice never starts before the list is
+published; a list published without scores keeps them hidden in every later version; no two
+public lists share a title (``models.list_titles``).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import policy
 from accounts.models import User
@@ -30,6 +37,9 @@ from audit.services import audit_record
 from . import rules, selectors
 from .models import Ranking, RankingAdjustment
 from .snapshot import snapshot_build, snapshot_of, snapshot_sha256, version_changes
+
+# How many unfinished clouds a refusal names before it says "…".
+UNFINISHED_NAMED = 5
 
 # ----------------------------------------------------------------------------------------------
 # The draft
@@ -146,6 +156,55 @@ def _locked_draft(ranking: Ranking) -> Ranking:
     return draft
 
 
+def _latest_published(draft: Ranking) -> Ranking | None:
+    return (
+        Ranking.objects.filter(
+            campaign=draft.campaign_id, kind=draft.kind, state__in=selectors.PUBLISHED_STATES
+        )
+        .defer("snapshot")
+        .order_by("-version")
+        .first()
+    )
+
+
+def notice_start_refusal(
+    *, draft: Ranking, latest: Ranking | None, today: datetime.date
+) -> str | None:
+    """Why the draft's notice may not start when it says (None when it may): a notice never
+    starts before the list is published. The one exception is the notice a correction carries
+    over from the version it corrects (``ranking_defaults``): that notice was announced, and
+    checked, when that version was published."""
+    if draft.notice_starts_on is None or draft.notice_starts_on >= today:
+        return None
+    carried = (
+        latest is not None
+        and latest.state == Ranking.State.NOTICE
+        and (latest.notice_starts_on, latest.notice_ends_on)
+        == (draft.notice_starts_on, draft.notice_ends_on)
+    )
+    if carried:
+        return None
+    return _(
+        "The public notice cannot start before the list is published: "
+        "choose %(today)s or a later day to start it."
+    ) % {"today": today.isoformat()}
+
+
+def public_form_refusal(*, draft: Ranking, latest: Ranking | None) -> str | None:
+    """Why the draft may not show scores (None when it may): a list published without scores
+    keeps them hidden in every later version, or its corrections would reveal them."""
+    if (
+        latest is not None
+        and latest.public_form != Ranking.PublicForm.RANKED
+        and draft.public_form == Ranking.PublicForm.RANKED
+    ):
+        return _(
+            "Version %(version)s was published without scores; "
+            "later versions of this list keep them hidden."
+        ) % {"version": latest.version}
+    return None
+
+
 @transaction.atomic
 def ranking_settings_save(
     *,
@@ -159,7 +218,9 @@ def ranking_settings_save(
     acting_user: User,
 ) -> Ranking:
     """Saves the draft's settings. Raises ValidationError on an unknown level or dimension, a
-    repeated tie-break dimension, a quota out of range, or a half or reversed notice period."""
+    repeated tie-break dimension, a quota out of range, a half or reversed notice period, a
+    notice starting before today (``notice_start_refusal``), or scores shown after a version
+    that hid them (``public_form_refusal``)."""
     policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(ranking)
     framework = draft.campaign.framework
@@ -191,6 +252,13 @@ def ranking_settings_save(
     draft.notice_starts_on = notice_starts_on
     draft.notice_ends_on = notice_ends_on
     draft.full_clean()
+    latest = _latest_published(draft)
+    refused = notice_start_refusal(draft=draft, latest=latest, today=timezone.localdate())
+    if refused:
+        raise ValidationError({"notice_starts_on": refused})
+    refused = public_form_refusal(draft=draft, latest=latest)
+    if refused:
+        raise ValidationError({"public_form": refused})
     draft.save()
     after = {
         "quotas": draft.quotas,
@@ -282,15 +350,50 @@ def ranking_adjustment_withdraw(*, adjustment: RankingAdjustment, acting_user: U
 # Publishing
 
 
+def _unfinished_refusal(
+    unfinished: list[Assessment], total: int, acknowledged: Collection[int], reason: str
+) -> str | None:
+    if not unfinished:
+        return None
+    seen = set(acknowledged)
+    if reason and all(a.pk in seen for a in unfinished):
+        return None
+    names = [a.cloud.name for a in unfinished[:UNFINISHED_NAMED]]
+    if len(unfinished) > UNFINISHED_NAMED:
+        names.append("…")
+    return ngettext(
+        "%(count)s of the campaign's %(total)s assessments is not approved, so it cannot be "
+        "listed: %(clouds)s. To publish now, acknowledge it and give the reason.",
+        "%(count)s of the campaign's %(total)s assessments are not approved, so they cannot be "
+        "listed: %(clouds)s. To publish now, acknowledge them and give the reason.",
+        len(unfinished),
+    ) % {"count": len(unfinished), "total": total, "clouds": "、".join(names)}
+
+
 @transaction.atomic
-def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: User) -> Ranking:
+def ranking_publish(
+    *,
+    ranking: Ranking,
+    change_note: str = "",
+    unfinished_acknowledged: Collection[int] = (),
+    unfinished_reason: str = "",
+    acting_user: User,
+) -> Ranking:
     """Publishes the draft: freezes its snapshot, numbers the version, and marks it as the
     public-notice list (when the draft has a notice period) or the final list.
 
+    When assessments of the campaign are not approved yet, the admin acknowledges them:
+    ``unfinished_acknowledged`` holds the ids of those the admin was shown (every one still
+    unfinished must be among them: one added since was not seen) and ``unfinished_reason`` says
+    why the list is published now; both go into the audit record.
+
     Raises ValidationError when: the ranking is already published (two admins clicking at once
-    publish once); a tie across a quota line is undecided; nothing would be listed; a later
-    version does not say what changed; a notice period is already over; or, for a final list
-    after a notice, the notice has not ended or objections are still open.
+    publish once); unfinished assessments are not acknowledged with a reason; a tie across a
+    quota line is undecided; nothing would be listed; a later version does not say what
+    changed; a notice period is already over, or starts before today (``notice_start_refusal``);
+    a version would show the scores an earlier one hid (``public_form_refusal``); another
+    published list of the year has the same title; or, for a final list after a notice, the
+    notice has not ended or objections are still open.
     """
     policy.require(acting_user, Action.RANKING_MANAGE)
     draft = _locked_draft(ranking)
@@ -312,6 +415,12 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
     final = draft.notice_ends_on is None
     if draft.notice_ends_on is not None and draft.notice_ends_on < today:
         raise ValidationError({"notice_ends_on": _("The public notice period is already over.")})
+    refused = notice_start_refusal(draft=draft, latest=latest, today=today)
+    if refused:
+        raise ValidationError({"notice_starts_on": refused})
+    refused = public_form_refusal(draft=draft, latest=latest)
+    if refused:
+        raise ValidationError({"public_form": refused})
     # The end of the previous version's notice, while that notice still runs.
     notice_runs_until = (
         latest.notice_ends_on
@@ -339,6 +448,16 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
                 )
                 % {"pools": ", ".join(str(_pool_label(p.code)) for p in undecided)}
             )
+    unfinished = provisional.data.unfinished
+    unfinished_reason = (unfinished_reason or "").strip()
+    refused = _unfinished_refusal(
+        unfinished,
+        len(provisional.data.assessments),
+        unfinished_acknowledged,
+        unfinished_reason,
+    )
+    if refused:
+        raise ValidationError({"unfinished_reason": refused})
     now = timezone.now()
     latest_version = latest.version if latest is not None else 0
     # The constraint ranking_published_is_frozen: a published version has its number.
@@ -349,6 +468,11 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
     )
     if not snapshot["listed"]:
         raise ValidationError(_("No cloud is eligible: there is nothing to publish."))
+    if selectors.title_taken(ranking=draft, titles=(snapshot["title"], snapshot["title_en"])):
+        raise ValidationError(
+            _("Another published list of %(year)s already has the title “%(title)s”.")
+            % {"year": draft.year, "title": snapshot["title"]}
+        )
     if latest is not None:
         snapshot["changes"] = version_changes(snapshot_of(latest), snapshot, latest_version)
     draft.state = Ranking.State.FINAL if final else Ranking.State.NOTICE
@@ -373,6 +497,18 @@ def ranking_publish(*, ranking: Ranking, change_note: str = "", acting_user: Use
             "supersedes": latest.version if latest is not None else None,
             "listed": snapshot["listed"],
             "change_note": change_note,
+            "title": snapshot["title"],
+            "public_form": draft.public_form,
+            "unfinished": {
+                "count": len(unfinished),
+                "of": len(provisional.data.assessments),
+                "reason": unfinished_reason,
+                "assessments": [
+                    {"id": a.pk, "cloud": a.cloud.name, "state": a.state} for a in unfinished
+                ],
+            }
+            if unfinished
+            else None,
         },
     )
     return draft

@@ -3,21 +3,34 @@ named by the SHA-256 of its canonical JSON, compared with the version it superse
 
 Publishing (``reports.rankings.services.ranking_publish``) stores what ``snapshot_build``
 returns; later changes to scores, clouds or organisations never alter a published version.
+
+Format 2 (``SNAPSHOT_FORMAT``): a version published without scores (public form "grouped")
+holds none: no total, point, share, position, tie mark, tie decision or verification code (the
+verification page shows the score), and lists its entries in the public order (level, division
+code, name). Every entry says in how many editions in a row its cloud is listed
+(``listed_years``); the change in position and score against the previous year
+(``previous_year``) is recorded only when both editions show scores. Format 1 snapshots,
+published before, hold all of it; they are never rewritten (their SHA-256 stays true), and
+``public_view`` gives the pages and exports what format 2 would have let them read.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from reports.certified.models import Report
 
 from . import rules, selectors
-from .models import Ranking
+from .models import Ranking, list_titles
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+RANKED = Ranking.PublicForm.RANKED.value
+# How far back a chain of format-1 editions is followed to count the years a cloud is listed.
+MAX_EDITIONS = 50
 
 
 class LevelName(TypedDict):
@@ -36,7 +49,8 @@ class DimensionShare(TypedDict):
 
 
 class YearChange(TypedDict):
-    """How a cloud listed in both editions fared a year earlier."""
+    """How a cloud listed in both editions fared a year earlier (format 2: only when both
+    editions show scores)."""
 
     position: int
     total: str | None
@@ -51,7 +65,7 @@ class SnapshotEntry(TypedDict):
     owner: str
     division_code: str
     pool: str
-    position: int
+    position: int | None  # format 2: None when scores are hidden, and for awards
     tied: bool
     adjusted: str | None
     adjustment_reason: str
@@ -63,6 +77,7 @@ class SnapshotEntry(TypedDict):
     score_version: int
     inputs_sha256: str
     previous_year: YearChange | None
+    listed_years: NotRequired[int]  # format 2: editions in a row listing the cloud, this one too
 
 
 class SnapshotPool(TypedDict):
@@ -77,7 +92,7 @@ class SnapshotAward(TypedDict):
 
 
 # A cloud listed in both versions at another position ("from" is a keyword: functional form).
-VersionMove = TypedDict("VersionMove", {"cloud": str, "from": int, "to": int})
+VersionMove = TypedDict("VersionMove", {"cloud": str, "from": int | None, "to": int | None})
 
 
 class VersionChanges(TypedDict):
@@ -110,6 +125,7 @@ class EditionRef(TypedDict):
     year: int
     slug: str
     version: int
+    public_form: NotRequired[str]  # format 2: whether that edition showed scores
 
 
 class Snapshot(TypedDict):
@@ -153,14 +169,77 @@ def _dec(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _titles(kind: str, year: int, demo: bool) -> tuple[str, str]:
-    if kind == Ranking.Kind.AWARDS:
-        zh, en = f"{year}年度可信云行业服务奖（政务）", f"Trusted-platform awards {year}"
-    else:
-        zh, en = f"{year}年度十佳政务云", f"Top ten government clouds {year}"
-    if demo:
-        zh, en = f"{zh}（演示）", f"{en} (demo)"
-    return zh, en
+def _entries(snapshot: Snapshot) -> list[SnapshotEntry]:
+    found = [e for pool in snapshot.get("pools", []) for e in pool["entries"]]
+    return found + [e for award in snapshot.get("awards", []) for e in award["entries"]]
+
+
+def shows_scores(snapshot: Snapshot) -> bool:
+    return snapshot.get("public_form") == RANKED
+
+
+def _without_scores(entry: SnapshotEntry) -> None:
+    """Removes, in place, everything of an entry that tells its score or its position. The
+    level stays: the customary form groups the list by level."""
+    entry["position"] = None
+    entry["tied"] = False
+    entry["adjusted"] = None
+    entry["adjustment_reason"] = ""  # the office's reason names the tie, hence the position
+    entry["total"] = None
+    entry["verification_code"] = None  # the verification page shows the report's score
+    entry["previous_year"] = None
+    for dimension in entry["dimensions"]:
+        dimension["share"] = None
+        dimension["points"] = None
+
+
+def _public_order(entry: SnapshotEntry) -> tuple[int, str, str, int]:
+    level = entry.get("level")
+    return (
+        -(level["rank"] if level else -1),
+        entry["division_code"],
+        entry["cloud"],
+        entry["cloud_id"],
+    )
+
+
+def _edition(ref: EditionRef | None) -> Snapshot | None:
+    """The published snapshot an edition reference names: one query."""
+    if ref is None:
+        return None
+    found: Snapshot | None = (
+        Ranking.objects.filter(
+            year=ref["year"],
+            slug=ref["slug"],
+            version=ref["version"],
+            state__in=selectors.PUBLISHED_STATES,
+        )
+        .values_list("snapshot", flat=True)
+        .first()
+    )
+    return found
+
+
+def listed_years(snapshot: Snapshot | None) -> dict[int, int]:
+    """Cloud id → in how many editions in a row, ending with ``snapshot``, the cloud is listed
+    (clouds ``snapshot`` does not list are absent). A format-2 snapshot records the counts; for
+    format 1 the editions it compares with are read, one query a year, back to a format-2 one
+    or the first edition."""
+    chain: list[Snapshot] = []
+    current = snapshot
+    while current is not None and len(chain) < MAX_EDITIONS:
+        chain.append(current)
+        if current.get("format", 1) >= 2:
+            break
+        current = _edition(current.get("previous_year"))
+    counts: dict[int, int] = {}
+    for edition in reversed(chain):
+        entries = _entries(edition)
+        if edition.get("format", 1) >= 2:
+            counts = {e["cloud_id"]: e.get("listed_years", 1) for e in entries}
+        else:
+            counts = {e["cloud_id"]: counts.get(e["cloud_id"], 0) + 1 for e in entries}
+    return counts
 
 
 def _verification_codes(assessment_ids: list[int]) -> dict[int, str]:
@@ -193,20 +272,26 @@ def snapshot_build(
         lv = levels[code]
         return {"code": code, "name_zh": lv.name_zh, "name_en": lv.name_en, "rank": ranks[code]}
 
+    ranked = ranking.public_form == Ranking.PublicForm.RANKED
     previous = selectors.ranking_previous_year(year=ranking.year, kind=ranking.kind)
     previous_entries: dict[int, SnapshotEntry] = {}
+    previous_counts: dict[int, int] = {}
     edition: EditionRef | None = None
     if previous is not None:
         # The constraint ranking_published_is_frozen: a published version has its number.
         assert previous.version is not None
-        edition = {"year": previous.year, "slug": previous.slug, "version": previous.version}
+        edition = {
+            "year": previous.year,
+            "slug": previous.slug,
+            "version": previous.version,
+            "public_form": previous.public_form,
+        }
         previous_snapshot = snapshot_of(previous)
-        for old_pool in previous_snapshot.get("pools", []):
-            for old in old_pool["entries"]:
+        previous_counts = listed_years(previous_snapshot)
+        # The change in position and score only between two editions that both show scores.
+        if ranked and shows_scores(previous_snapshot):
+            for old in reversed(_entries(previous_snapshot)):
                 previous_entries[old["cloud_id"]] = old
-        for old_award in previous_snapshot.get("awards", []):
-            for old in old_award["entries"]:
-                previous_entries.setdefault(old["cloud_id"], old)
 
     listed_ids: list[int] = []
     if provisional.result is not None:
@@ -215,10 +300,10 @@ def snapshot_build(
     if provisional.awards is not None:
         for award in provisional.awards.vendors:
             listed_ids += [c.assessment_id for c in award.candidates]
-    codes = _verification_codes(listed_ids)
+    codes = _verification_codes(listed_ids) if ranked else {}
 
     def entry(
-        candidate: rules.Candidate, position: int, tied: bool, adjusted: str | None
+        candidate: rules.Candidate, position: int | None, tied: bool, adjusted: str | None
     ) -> SnapshotEntry:
         assessment = data.assessments[candidate.assessment_id]
         result = data.results[candidate.assessment_id]
@@ -236,7 +321,7 @@ def snapshot_build(
                     "points": _dec(dim.get("points")),
                 }
             )
-        return {
+        found: SnapshotEntry = {
             "assessment_id": assessment.pk,
             "cloud_id": cloud.pk,
             "cloud": cloud.name,
@@ -260,33 +345,38 @@ def snapshot_build(
                 "total": old["total"],
                 "level": old["level"],
             }
-            if old is not None
+            if old is not None and old["position"] is not None
             else None,
+            "listed_years": previous_counts.get(cloud.pk, 0) + 1,
         }
+        if not ranked:
+            _without_scores(found)
+        return found
 
     pools: list[SnapshotPool] = []
     awards: list[SnapshotAward] = []
     if provisional.result is not None:
         for pool in provisional.result.pools:
-            pools.append(
-                {
-                    "code": pool.code,
-                    "quota": pool.quota,
-                    "entries": [
-                        entry(e.candidate, e.position, e.tied, e.adjusted) for e in pool.selected
-                    ],
-                }
-            )
+            entries = [entry(e.candidate, e.position, e.tied, e.adjusted) for e in pool.selected]
+            if not ranked:
+                entries.sort(key=_public_order)  # the order of the totals is not published
+            pools.append({"code": pool.code, "quota": pool.quota, "entries": entries})
     if provisional.awards is not None:
         for award in provisional.awards.vendors:
             awards.append(
                 {
                     "vendor": award.vendor,
-                    "entries": [entry(c, 0, False, None) for c in award.candidates],
+                    "entries": [entry(c, None, False, None) for c in award.candidates],
                 }
             )
     framework = data.campaign.framework
-    title, title_en = _titles(ranking.kind, ranking.year, ranking.is_demo)
+    title, title_en = list_titles(
+        kind=ranking.kind,
+        year=ranking.year,
+        demo=ranking.is_demo,
+        notice=ranking.notice_ends_on is not None,
+        campaign=data.campaign.name if selectors.other_campaign_published(ranking=ranking) else "",
+    )
     snapshot: Snapshot = {
         "format": SNAPSHOT_FORMAT,
         "kind": ranking.kind,
@@ -324,17 +414,13 @@ def snapshot_build(
 
 
 def version_changes(old: Snapshot, new: Snapshot, from_version: int) -> VersionChanges:
+    """The entries added, removed and (only when both versions show scores) moved."""
+
     def listed(snap: Snapshot) -> dict[int, tuple[str, int]]:
-        found: dict[int, tuple[str, int]] = {}
-        for pool in snap.get("pools", []):
-            for e in pool["entries"]:
-                found[e["cloud_id"]] = (e["cloud"], e["position"])
-        for award in snap.get("awards", []):
-            for e in award["entries"]:
-                found[e["cloud_id"]] = (e["cloud"], e["position"])
-        return found
+        return {e["cloud_id"]: (e["cloud"], e["position"] or 0) for e in _entries(snap)}
 
     before, after = listed(old), listed(new)
+    both_ranked = shows_scores(old) and shows_scores(new)
     return {
         "from_version": from_version,
         "added": sorted(after[c][0] for c in after.keys() - before.keys()),
@@ -342,6 +428,49 @@ def version_changes(old: Snapshot, new: Snapshot, from_version: int) -> VersionC
         "moved": [
             {"cloud": after[c][0], "from": before[c][1], "to": after[c][1]}
             for c in sorted(after.keys() & before.keys(), key=lambda c: after[c][1])
-            if before[c][1] != after[c][1]
+            if both_ranked and before[c][1] != after[c][1]
         ],
     }
+
+
+def public_view(ranking: Ranking) -> Snapshot:
+    """What the public pages and exports may read of a published version's snapshot: a format-2
+    snapshot as it is (no query); a copy of a format-1 snapshot brought to format 2's rules: without
+    scores when it hid them, without the change against a previous edition or version that hid
+    them, with the years each cloud is listed in a row, and a notice list titled as one. Reads,
+    for format 1 only, the editions it compares with (one query a year) and the version it
+    supersedes (one query). Never alters the stored snapshot: its SHA-256 stays true."""
+    snapshot = snapshot_of(ranking)
+    if snapshot.get("format", 1) >= 2:
+        return snapshot
+    shown: Snapshot = copy.deepcopy(snapshot)
+    ranked = shows_scores(shown)
+    ref = shown.get("previous_year")
+    previous = _edition(ref)
+    counts = listed_years(previous)
+    if ref is not None:
+        ref["public_form"] = previous.get("public_form", "") if previous else ""
+    compare = ranked and previous is not None and shows_scores(previous)
+    for entry in _entries(shown):
+        entry["listed_years"] = counts.get(entry["cloud_id"], 0) + 1
+        if not compare:
+            entry["previous_year"] = None
+        if not ranked:
+            _without_scores(entry)
+    if not ranked:
+        for pool in shown.get("pools", []):
+            pool["entries"].sort(key=_public_order)
+    changes = shown.get("changes")
+    if changes and changes["moved"]:
+        superseded = (
+            Ranking.objects.filter(pk=ranking.supersedes_id).values_list("public_form", flat=True)
+            if ranking.supersedes_id is not None
+            else []
+        )
+        if not ranked or list(superseded) != [RANKED]:
+            changes["moved"] = []
+    if shown.get("notice"):
+        shown["title"], shown["title_en"] = list_titles(
+            kind=shown["kind"], year=shown["year"], demo=shown.get("demo", False), notice=True
+        )
+    return shown

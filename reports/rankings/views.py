@@ -37,8 +37,8 @@ from assessments.selectors import campaign_get_for
 from govcloud_eval.storage import open_stream
 
 from . import exports, objections, rules, selectors, services
-from .models import Objection, Ranking, RankingAdjustment
-from .snapshot import snapshot_of
+from .models import Objection, Ranking, RankingAdjustment, notice_phase
+from .snapshot import public_view
 
 # Published versions never change: the rendered list may stay in the cache for a day (the key
 # names the version's SHA-256, so a stale entry can never be served for another version).
@@ -157,6 +157,9 @@ def ranking_admin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         for pool in (provisional.result.pools if provisional.result else ())
     ]
     published = list(selectors.rankings_published_of(campaign=campaign, kind=kind))
+    today = timezone.localdate()
+    final_published = any(r.state == Ranking.State.FINAL for r in published)
+    latest = published[0] if published else None
     return render(
         request,
         "rankings/admin.html",
@@ -168,8 +171,30 @@ def ranking_admin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "assessments": provisional.data.assessments,
             "exclusions": exclusions,
             "form": form,
-            "published": published,
-            "latest": published[0] if published else None,
+            "published": [
+                (
+                    r,
+                    notice_phase(
+                        state=r.state,
+                        starts_on=r.notice_starts_on,
+                        ends_on=r.notice_ends_on,
+                        final_published=final_published,
+                        today=today,
+                    ),
+                )
+                for r in published
+            ],
+            "latest": latest,
+            "unfinished": provisional.data.unfinished,
+            "campaign_size": len(provisional.data.assessments),
+            "publish_refusals": [
+                refused
+                for refused in (
+                    services.notice_start_refusal(draft=draft, latest=latest, today=today),
+                    services.public_form_refusal(draft=draft, latest=latest),
+                )
+                if refused
+            ],
             "objections": list(selectors.objections_of(campaign=campaign, kind=kind)),
             "settled_states": [
                 (s.value, s.label) for s in Objection.State if s != Objection.State.OPEN
@@ -261,9 +286,20 @@ def ranking_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Confirm that a published ranking is final."))
         return redirect("rankings:admin", campaign.pk)
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
+    # The unfinished assessments the page listed count as acknowledged only when the box is
+    # ticked; the service refuses without them and a reason.
+    acknowledged = request.POST.get("acknowledge_unfinished") == "yes"
     try:
         published = services.ranking_publish(
-            ranking=draft, change_note=request.POST.get("change_note", ""), acting_user=user
+            ranking=draft,
+            change_note=request.POST.get("change_note", ""),
+            unfinished_acknowledged=[
+                int(pk) for pk in request.POST.getlist("unfinished") if pk.isdigit()
+            ]
+            if acknowledged
+            else [],
+            unfinished_reason=request.POST.get("unfinished_reason", "") if acknowledged else "",
+            acting_user=user,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -383,7 +419,7 @@ def objections_owner(request: AuthenticatedRequest, year: int, slug: str) -> Htt
             "form": form,
             "refusal": refusal,
             "objections": selectors.objections_for_owner(user=user, ranking=ranking),
-            "title": exports.presentation(snapshot_of(ranking), charts=False).title,
+            "title": exports.presentation(public_view(ranking), charts=False).title,
         },
     )
 
@@ -407,11 +443,15 @@ def _head(
 
 
 def _notice_phase(head: selectors.PublishedHead) -> str:
-    """Part of what the page says during a notice depends on the date: before its end, or
-    after it (while the final list is awaited)."""
-    if head.state != Ranking.State.NOTICE or head.notice_ends_on is None:
-        return "-"
-    return "running" if timezone.localdate() <= head.notice_ends_on else "ended"
+    """Part of what the page says about a notice depends on the date: before it starts, while
+    it runs, after it (while the final list is awaited), or once the final list is out."""
+    return notice_phase(
+        state=head.state,
+        starts_on=head.notice_starts_on,
+        ends_on=head.notice_ends_on,
+        final_published=head.latest_state == Ranking.State.FINAL,
+        today=timezone.localdate(),
+    )
 
 
 def _user_tag(request: HttpRequest) -> str:
@@ -461,9 +501,9 @@ def _published_fragment(head: selectors.PublishedHead) -> str:
         html = render_to_string(
             "rankings/partials/_published.html",
             {
-                "p": exports.presentation(snapshot_of(ranking)),
+                # The presentation only: the stored snapshot of an older format holds scores.
+                "p": exports.presentation(public_view(ranking)),
                 "head": head,
-                "ranking": ranking,
                 "phase": _notice_phase(head),
             },
         )
@@ -573,7 +613,7 @@ def ranking_export(
     key = f"rankings:export:{head.pk}:{head.snapshot_sha256[:16]}:{fmt}:{language}"
     content = cache.get(key)
     if content is None:
-        snapshot = snapshot_of(selectors.published_get(pk=head.pk))
+        snapshot = public_view(selectors.published_get(pk=head.pk))
         if fmt == "csv":
             content = exports.csv_bytes(snapshot)
         elif fmt == "xlsx":

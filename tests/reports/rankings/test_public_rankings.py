@@ -9,8 +9,8 @@ import datetime
 import io
 import re
 import subprocess
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,34 +18,22 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import Page
-from pytest_django import DjangoAssertNumQueries, Settings
+from pytest_django import DjangoAssertNumQueries
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
-from assessments.models import Campaign, Cloud
+from assessments.models import Assessment, Campaign, Cloud
 from indicators.models import Framework
 from reports.models import Ranking
 from reports.rankings import services
-from tests.browser_support import screenshot
+from tests.browser_support import screenshot, sign_in
 from tests.conftest import client_for
 
+from .test_hidden_scores import CLOUDS, build_world
 from .test_rankings import add_cloud, make_campaign, publish
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings: Settings) -> Iterator[None]:
-    """An empty in-process cache of this test's own: clearing it never touches a shared cache
-    (a Redis cache may share its server with the Celery broker)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"rankings-{uuid.uuid4().hex}",
-        }
-    }
-    yield
 
 
 def fill(campaign: Campaign, provincial: int, municipal: int) -> Campaign:
@@ -74,7 +62,7 @@ def ranked(admin: User, comprehensive: Framework, grouped: Ranking) -> Ranking:
         fill(make_campaign(admin, comprehensive, 2026), 6, 4),
         admin,
         public_form=Ranking.PublicForm.RANKED,
-        notice_starts_on=today - datetime.timedelta(days=1),
+        notice_starts_on=today,
         notice_ends_on=today + datetime.timedelta(days=9),
     )
 
@@ -270,7 +258,7 @@ def test_the_public_page_in_chinese_and_in_english(
     page.goto(f"{live_server.url}/rankings/")
     page.click("text=2026年度十佳政务云")
     page.wait_for_url("**/rankings/2026/top-ten/")
-    assert page.locator("h1").inner_text() == "2026年度十佳政务云"
+    assert page.locator("h1").inner_text() == "2026年度十佳政务云公示名单"
     assert page.get_by_test_id("notice").is_visible()
     page.locator("summary", has_text="浏览器省级云1").click()
     assert page.locator("details[open] .rk-radar").is_visible()
@@ -278,7 +266,72 @@ def test_the_public_page_in_chinese_and_in_english(
 
     page.get_by_test_id("language-en").click()
     page.wait_for_load_state()
-    assert page.locator("h1").inner_text() == "Top ten government clouds 2026"
+    assert (
+        page.locator("h1").inner_text() == "Top ten government clouds 2026: list for public notice"
+    )
     assert "public notice" in page.get_by_test_id("notice").inner_text()
     page.locator("summary", has_text="浏览器省级云1").click()
     screenshot(page, "rankings_public_en")
+
+
+@pytest.mark.browser
+def test_a_year_without_scores_and_the_years_after_it_in_chromium(
+    page: Page, live_server: LiveServer, admin: User, comprehensive: Framework
+) -> None:
+    world = build_world(admin, comprehensive)
+    # 2027 shows scores as 2026 did: the change in position and score is shown against 2026.
+    later = make_campaign(admin, comprehensive, 2027)
+    for name, pool, level, _old, new in CLOUDS:
+        if new:
+            total = "95.33" if name == "甲省政务云" else f"{Decimal(new) - 1:.2f}"
+            add_cloud(later, name, pool=pool, total=total, level=level)
+    add_cloud(later, "申省政务云", total=None, state=Assessment.State.IN_REVIEW)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    publish(
+        later,
+        admin,
+        public_form=Ranking.PublicForm.RANKED,
+        notice_starts_on=tomorrow,
+        notice_ends_on=tomorrow + datetime.timedelta(days=7),
+    )
+    base = live_server.url
+
+    page.goto(f"{base}/rankings/2025/top-ten/")
+    assert page.locator("h1").inner_text() == "2025年度十佳政务云"
+    page.locator("summary", has_text="甲省政务云").click()
+    opened = page.locator("details[open]")
+    assert opened.is_visible() and opened.locator("svg").count() == 0
+    assert page.locator(".rk-pos, .rk-bars, .rk-radar").count() == 0
+    screenshot(page, "rankings_hidden_2025_zh")
+
+    page.goto(f"{base}/rankings/2026/top-ten/")
+    assert page.locator("h1").inner_text() == "2026年度十佳政务云公示名单"
+    changes = page.locator("td.rk-change").all_inner_texts()
+    assert len(changes) == 10 and not any("▲" in c or "▼" in c for c in changes)
+    page.locator("summary", has_text="乙省政务云").click()
+    assert page.locator("details[open] .rk-radar").is_visible()
+    screenshot(page, "rankings_next_year_2026_zh")
+    page.get_by_test_id("language-en").click()
+    page.wait_for_load_state()
+    assert "listed 2 years in a row" in page.locator("td.rk-change").all_inner_texts()
+    screenshot(page, "rankings_next_year_2026_en")
+
+    page.goto(f"{base}/rankings/2027/top-ten/")
+    assert page.get_by_test_id("notice").get_attribute("data-notice-phase") == "upcoming"
+    assert "Public notice starts on" in page.get_by_test_id("notice-badge").inner_text()
+    moves = page.locator("td.rk-change").all_inner_texts()
+    assert any("▲" in c or "▼" in c or "＝" in c for c in moves)
+    screenshot(page, "rankings_upcoming_2027_en")
+    page.get_by_test_id("language-zh-hans").click()
+    page.wait_for_load_state()
+    assert "公示中" not in page.locator(".rk-head").inner_text()
+    screenshot(page, "rankings_upcoming_2027_zh")
+    page.goto(f"{base}/rankings/")
+    screenshot(page, "rankings_index_zh")
+
+    sign_in(page, base, admin.username)
+    page.goto(f"{base}/campaigns/{later.pk}/ranking/")
+    assert "申省政务云" in page.get_by_test_id("unfinished").inner_text()
+    page.locator("#rk-publish-h").scroll_into_view_if_needed()
+    screenshot(page, "rankings_admin_unfinished_zh")
+    assert world.hidden[1].version == 2

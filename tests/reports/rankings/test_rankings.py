@@ -141,10 +141,30 @@ class RankingSettings(TypedDict, total=False):
     notice_ends_on: datetime.date | None
 
 
+class Acknowledgement(TypedDict):
+    """What ``services.ranking_publish`` takes about the campaign's unfinished assessments."""
+
+    unfinished_acknowledged: list[int]
+    unfinished_reason: str
+
+
+def acknowledged(campaign: Campaign) -> Acknowledgement:
+    """The admin's acknowledgement of every unfinished assessment of ``campaign``, with a reason
+    (test set-up: the guard itself is tested on its own)."""
+    ids = list(
+        campaign.assessments.exclude(state=Assessment.State.APPROVED).values_list("pk", flat=True)
+    )
+    return {
+        "unfinished_acknowledged": ids,
+        "unfinished_reason": "（测试）未完成的评估不影响本名单。" if ids else "",
+    }
+
+
 def publish(
     campaign: Campaign, admin: User, note: str = "", **settings_kwargs: Unpack[RankingSettings]
 ) -> Ranking:
-    """Publishes the campaign's draft, saving ``settings_kwargs`` over its settings first."""
+    """Publishes the campaign's draft, saving ``settings_kwargs`` over its settings first and
+    acknowledging the campaign's unfinished assessments."""
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=admin)
     if settings_kwargs:
         values: RankingSettings = {
@@ -157,7 +177,9 @@ def publish(
         }
         values.update(settings_kwargs)
         services.ranking_settings_save(ranking=draft, acting_user=admin, **values)
-    return services.ranking_publish(ranking=draft, change_note=note, acting_user=admin)
+    return services.ranking_publish(
+        ranking=draft, change_note=note, acting_user=admin, **acknowledged(campaign)
+    )
 
 
 @pytest.fixture
@@ -520,7 +542,7 @@ def test_only_admins_prepare_a_ranking(filled: Campaign, users_by_role: dict[str
 def test_publishing_freezes_a_snapshot_named_by_its_sha256_and_is_audited(
     filled: Campaign, admin: User
 ) -> None:
-    published = publish(filled, admin)
+    published = publish(filled, admin, public_form=Ranking.PublicForm.RANKED)
     published.refresh_from_db()
     assert published.state == Ranking.State.FINAL
     assert published.version == 1
@@ -538,9 +560,9 @@ def test_a_draft_is_published_once_however_often_it_is_clicked(
     filled: Campaign, admin: User
 ) -> None:
     draft = services.ranking_draft_get_or_create(campaign=filled, acting_user=admin)
-    services.ranking_publish(ranking=draft, acting_user=admin)
+    services.ranking_publish(ranking=draft, acting_user=admin, **acknowledged(draft.campaign))
     with pytest.raises(ValidationError):
-        services.ranking_publish(ranking=draft, acting_user=admin)
+        services.ranking_publish(ranking=draft, acting_user=admin, **acknowledged(draft.campaign))
     assert Ranking.objects.filter(campaign=filled).count() == 1
 
 
@@ -554,6 +576,16 @@ def test_a_tie_across_the_quota_line_blocks_publishing_until_an_entry_is_moved(
         for n in range(2)
     ]
     draft = services.ranking_draft_get_or_create(campaign=year_campaign, acting_user=admin)
+    services.ranking_settings_save(
+        ranking=draft,
+        quotas=draft.quotas,
+        min_level=draft.min_level,
+        tie_break=draft.tie_break,
+        public_form=Ranking.PublicForm.RANKED,
+        notice_starts_on=None,
+        notice_ends_on=None,
+        acting_user=admin,
+    )
     with pytest.raises(ValidationError, match="并列"):
         services.ranking_publish(ranking=draft, acting_user=admin)
     with pytest.raises(ValidationError):
@@ -585,17 +617,20 @@ def test_a_tie_across_the_quota_line_blocks_publishing_until_an_entry_is_moved(
 def test_a_correction_is_a_new_version_that_says_what_changed(
     filled: Campaign, admin: User
 ) -> None:
-    first = publish(filled, admin)
+    first = publish(filled, admin, public_form=Ranking.PublicForm.RANKED)
     draft = services.ranking_draft_get_or_create(campaign=filled, acting_user=admin)
     with pytest.raises(ValidationError, match="变更"):
-        services.ranking_publish(ranking=draft, acting_user=admin)
+        services.ranking_publish(ranking=draft, acting_user=admin, **acknowledged(draft.campaign))
     # A corrected score moves a cloud up.
     result = ScoreResult.objects.get(assessment__cloud__name="省级云5", is_current=True)
     result.total = Decimal("99.00")
     result.breakdown = breakdown(Decimal("99.00"), dims_for(Decimal("99.00")), "excellent")
     result.save()
     second = services.ranking_publish(
-        ranking=draft, change_note="省级云5的评分经复核更正。", acting_user=admin
+        ranking=draft,
+        change_note="省级云5的评分经复核更正。",
+        acting_user=admin,
+        **acknowledged(draft.campaign),
     )
     assert second.version == 2
     assert second.supersedes == first
@@ -649,26 +684,50 @@ def test_property_a_published_snapshot_is_unchanged_after_its_scores_change(
     )
 
 
-def test_the_previous_years_edition_is_compared_for_clouds_in_both(
-    admin: User,
-    comprehensive: Framework,
-) -> None:
-    last = make_campaign(admin, comprehensive, 2025)
+def two_years(admin: User, framework: Framework, last_form: str, this_form: str) -> Ranking:
+    last = make_campaign(admin, framework, 2025)
     add_cloud(last, "甲省云", total="90.00")
     add_cloud(last, "乙省云", total="88.00")
     add_cloud(last, "丙省云", total="86.00")
-    publish(last, admin)
-    this = make_campaign(admin, comprehensive, 2026)
+    publish(last, admin, public_form=last_form)
+    this = make_campaign(admin, framework, 2026)
     add_cloud(this, "乙省云", total="91.00")
     add_cloud(this, "甲省云", total="89.50")
     add_cloud(this, "丁省云", total="87.00")
-    current = publish(this, admin)
+    return publish(this, admin, public_form=this_form)
+
+
+def test_two_years_that_show_scores_compare_positions_and_totals(
+    admin: User, comprehensive: Framework
+) -> None:
+    current = two_years(admin, comprehensive, "ranked", "ranked")
     assert current.snapshot is not None
     entries = {e["cloud"]: e for e in current.snapshot["pools"][0]["entries"]}
     assert entries["乙省云"]["previous_year"]["position"] == 2
     assert entries["甲省云"]["previous_year"]["total"] == "90.00"
     assert entries["丁省云"]["previous_year"] is None
-    assert current.snapshot["previous_year"]["year"] == 2025
+    assert [entries[c]["listed_years"] for c in ("乙省云", "甲省云", "丁省云")] == [2, 2, 1]
+    assert current.snapshot["previous_year"] == {
+        "year": 2025,
+        "slug": "top-ten",
+        "version": 1,
+        "public_form": "ranked",
+    }
+
+
+@pytest.mark.parametrize(
+    ("last_form", "this_form"),
+    [("grouped", "ranked"), ("ranked", "grouped"), ("grouped", "grouped")],
+)
+def test_a_year_that_hid_its_scores_is_compared_only_by_the_years_listed_in_a_row(
+    admin: User, comprehensive: Framework, last_form: str, this_form: str
+) -> None:
+    current = two_years(admin, comprehensive, last_form, this_form)
+    assert current.snapshot is not None
+    entries = {e["cloud"]: e for e in current.snapshot["pools"][0]["entries"]}
+    assert all(e["previous_year"] is None for e in entries.values())
+    assert [entries[c]["listed_years"] for c in ("乙省云", "甲省云", "丁省云")] == [2, 2, 1]
+    assert current.snapshot["previous_year"]["public_form"] == last_form
 
 
 def test_the_real_workflow_feeds_the_ranking(
@@ -685,7 +744,7 @@ def test_the_real_workflow_feeds_the_ranking(
             rate_everything(assignment, rating=3)
             workflow.assignment_submit(assignment=assignment, acting_user=assignment.assessor)
     workflow.assessment_approve(assessment=assessment, acting_user=admin)
-    ranking = publish(assessment.campaign, admin)
+    ranking = publish(assessment.campaign, admin, public_form=Ranking.PublicForm.RANKED)
     assert ranking.snapshot is not None
     (entry,) = ranking.snapshot["pools"][1]["entries"]
     assert entry["cloud"] == "济南政务云计算中心"
@@ -736,7 +795,7 @@ def on_notice(filled: Campaign, admin: User, owner: User) -> Ranking:
     return publish(
         filled,
         admin,
-        notice_starts_on=today - datetime.timedelta(days=1),
+        notice_starts_on=today,
         notice_ends_on=today + datetime.timedelta(days=6),
     )
 
@@ -837,13 +896,23 @@ def test_the_final_list_follows_the_notice_once_every_objection_is_answered(
         acting_user=admin,
     )
     with pytest.raises(ValidationError, match="公示"):
-        services.ranking_publish(ranking=draft, change_note="最终名单。", acting_user=admin)
+        services.ranking_publish(
+            ranking=draft,
+            change_note="最终名单。",
+            acting_user=admin,
+            **acknowledged(draft.campaign),
+        )
     Ranking.objects.filter(pk=on_notice.pk).update(
         notice_starts_on=timezone.localdate() - datetime.timedelta(days=10),
         notice_ends_on=timezone.localdate() - datetime.timedelta(days=1),
     )
     with pytest.raises(ValidationError, match="异议"):
-        services.ranking_publish(ranking=draft, change_note="最终名单。", acting_user=admin)
+        services.ranking_publish(
+            ranking=draft,
+            change_note="最终名单。",
+            acting_user=admin,
+            **acknowledged(draft.campaign),
+        )
     with pytest.raises(ValidationError):
         objections.objection_answer(
             objection=objection, state="upheld", answer="", acting_user=admin
@@ -856,7 +925,10 @@ def test_the_final_list_follows_the_notice_once_every_objection_is_answered(
             objection=objection, state="upheld", answer="再次答复", acting_user=admin
         )
     final = services.ranking_publish(
-        ranking=draft, change_note="公示期满，发布最终名单。", acting_user=admin
+        ranking=draft,
+        change_note="公示期满，发布最终名单。",
+        acting_user=admin,
+        **acknowledged(draft.campaign),
     )
     assert final.state == Ranking.State.FINAL
     assert final.version == 2
@@ -911,7 +983,16 @@ def test_the_admin_publishes_from_the_page(filled: Campaign, admin: User) -> Non
         },
     )
     assert response.status_code == 302
-    client.post(f"/campaigns/{filled.pk}/ranking/publish/", {"confirm": "yes"})
+    unfinished = acknowledged(filled)
+    client.post(
+        f"/campaigns/{filled.pk}/ranking/publish/",
+        {
+            "confirm": "yes",
+            "acknowledge_unfinished": "yes",
+            "unfinished": unfinished["unfinished_acknowledged"],
+            "unfinished_reason": unfinished["unfinished_reason"],
+        },
+    )
     ranking = Ranking.objects.get(campaign=filled)
     assert ranking.state == Ranking.State.FINAL
     assert ranking.snapshot is not None
@@ -990,13 +1071,17 @@ def test_the_demo_publishes_two_years_with_a_visible_change(db: None) -> None:
     assert (last.year + 1, last.state, this.state) == (this.year, "final", "notice")
     assert this.snapshot is not None
     assert last.is_demo and this.is_demo and "演示" in this.snapshot["title"]
-    changes = [
-        e["previous_year"]
-        for p in this.snapshot["pools"]
-        for e in p["entries"]
-        if e["previous_year"]
-    ]
-    assert changes
+    # Last year hid its scores: this year's list says only how long each cloud has been listed.
+    entries = [e for p in this.snapshot["pools"] for e in p["entries"]]
+    assert this.snapshot["previous_year"]["public_form"] == "grouped"
+    assert all(e["previous_year"] is None for e in entries)
+    assert {e["listed_years"] for e in entries} == {1, 2}
+    assert this.published_at is not None
+    assert this.notice_starts_on == timezone.localdate(this.published_at)
+    event = AuditEvent.objects.get(action="reports.ranking.published", target_id=str(this.pk))
+    assert (
+        event.changes["unfinished"]["count"] > 0 and "演示" in event.changes["unfinished"]["reason"]
+    )
     assert demo_rankings_publish() == [last, this]  # idempotent
     # Last year's list comes from a finished demo campaign: every assessment approved, closed.
     assert last.campaign.state == "closed"
