@@ -111,7 +111,12 @@ def standard_content(tmp: Path) -> ReportContent:
         },
         "owner": "济南市大数据局",
         "vendors": ["浪潮软件集团有限公司"],
-        "campaign": {"name": "2026年政务云综合水平评估", "year": 2026},
+        "campaign": {
+            "name": "2026年政务云综合水平评估",
+            "year": 2026,
+            "opens_on": "2026-01-05",
+            "closes_on": "2026-02-27",
+        },
         "framework": {
             "code": framework.code,
             "version": framework.version,
@@ -119,6 +124,9 @@ def standard_content(tmp: Path) -> ReportContent:
             "name_zh": framework.name_zh,
             "name_en": framework.name_en,
             "rating_names": list(framework.rating_names or []),
+            "provenance": framework.provenance,
+            "report_validity_months": framework.report_validity_months,
+            "evidence_methods": ["Q", "D", "S", "T", "I", "U"],
         },
         "score": {"version": 1, "inputs_sha256": "cd" * 32, "computed_at": "2026-03-20T10:00:00"},
         "breakdown": breakdown,
@@ -128,6 +136,8 @@ def standard_content(tmp: Path) -> ReportContent:
         "assessors": ["张明（评估专家）", "李华（评估专家）"],
         "approved_by": "王强（评估办公室）",
         "approved_on": "2026-03-20",
+        "valid_until": "2027-03-20",
+        "issuer": "政务云评估办公室",
     }
 
 

@@ -262,6 +262,35 @@ REPORT_SIGNING_CERT: str = env.str(
 )
 REPORT_SIGNING_PASSPHRASE: str = env.str("REPORT_SIGNING_PASSPHRASE", default="")
 REPORT_NUMBER_PREFIX: str = env.str("REPORT_NUMBER_PREFIX", default="GCE")
+# CA certificates above the signing certificate (intermediates and root) and the timestamp
+# authority's, one PEM file: signatures embed them with revocation data (PAdES B-LT). Empty for
+# a self-signed certificate (make_dev_certificate's), which is its own root.
+REPORT_SIGNING_CHAIN: str = env.str("REPORT_SIGNING_CHAIN", default="")
+# An RFC 3161 timestamp authority: reports are then signed PAdES B-LTA (a signature timestamp,
+# then a document timestamp over the validation data); without one, B-LT. HTTP basic auth
+# credentials if the authority asks for them.
+REPORT_TSA_URL: str = env.str("REPORT_TSA_URL", default="").strip()
+REPORT_TSA_USERNAME: str = env.str("REPORT_TSA_USERNAME", default="")
+REPORT_TSA_PASSWORD: str = env.str("REPORT_TSA_PASSWORD", default="")
+_tsa = urlsplit(REPORT_TSA_URL)
+if REPORT_TSA_URL and (_tsa.scheme not in {"http", "https"} or not _tsa.hostname):
+    _problems.append(
+        f"REPORT_TSA_URL must be an http:// or https:// address (it is {REPORT_TSA_URL!r})."
+    )
+if REPORT_TSA_PASSWORD and not REPORT_TSA_USERNAME:
+    _problems.append("REPORT_TSA_PASSWORD is set without REPORT_TSA_USERNAME.")
+# The issuing body on every report (cover, statement, signature), frozen into it at issue: its
+# full name, and the English one for English reports (default: the Chinese one). Empty: the
+# generic "Government Cloud Evaluation Office" in the report's language.
+REPORT_ISSUER_NAME: str = env.str("REPORT_ISSUER_NAME", default="").strip()
+REPORT_ISSUER_NAME_EN: str = env.str("REPORT_ISSUER_NAME_EN", default="").strip()
+# The seal (a PNG with a transparent background) in the visible signature on a report's last
+# page. In development the demo seal shipped under static/, which says so; in production no
+# seal unless set.
+REPORT_SEAL_IMAGE: str = env.str(
+    "REPORT_SEAL_IMAGE",
+    default=str(BASE_DIR / "static" / "certified" / "report-seal-development.png") if DEBUG else "",
+)
 # The address printed in reports' QR codes and verification links: frozen into every issued
 # (immutable) report, so production must name it, over https unless PUBLIC_BASE_URL_ALLOW_HTTP
 # (a closed network, a test topology). An origin with an optional path; no trailing slash.

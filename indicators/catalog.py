@@ -37,6 +37,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "catalog_schema.json"
 EVIDENCE_CODES = ("Q", "D", "S", "T", "I", "U")
 # Largest catalog file accepted, in bytes; the default catalogs are about 40 kB.
 MAX_CATALOG_BYTES = 2 * 1024 * 1024
+# How long a certified report stays valid after its approval, unless the catalog says otherwise.
+REPORT_VALIDITY_MONTHS = 12
 
 Document = dict[str, Any]
 
@@ -258,6 +260,15 @@ def _percent(share: Decimal) -> str:
     return f"{canonical_number(share * 100)}%"
 
 
+def report_validity_default(doc: Document) -> int:
+    """The report validity of a catalog that names none: as long as the pass it certifies
+    (``pass_rule.validity_months``) for a trusted-platform framework, else 12 months."""
+    rule = doc.get("pass_rule")
+    if doc["kind"] == "trusted_platform" and rule and rule.get("validity_months"):
+        return int(rule["validity_months"])
+    return REPORT_VALIDITY_MONTHS
+
+
 # --- Normalisation -----------------------------------------------------------------------------
 
 
@@ -288,6 +299,7 @@ def normalise(doc: Document) -> Document:
             "name_zh": unrated.get("name_zh", ""),
             "name_en": unrated.get("name_en", ""),
         },
+        "report_validity_months": doc.get("report_validity_months", report_validity_default(doc)),
         "dimensions": [],
         "levels": [],
         "vetoes": [],
@@ -367,7 +379,14 @@ def _normalise_indicator(indicator: Document) -> Document:
 
 def content_sha256(doc: Document) -> str:
     """The hash of a normalised document: equal content gives an equal hash, whatever the file's
-    layout, comments or key order."""
+    layout, comments or key order.
+
+    ``report_validity_months`` came to format 1 after catalogs had been imported: it is hashed
+    only when it differs from its default, so that a catalog imported before keeps its hash and
+    importing its file again stays a no-op.
+    """
+    if doc.get("report_validity_months") == report_validity_default(doc):
+        doc = {key: value for key, value in doc.items() if key != "report_validity_months"}
     payload = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -530,6 +549,16 @@ def _semantic_errors(doc: Document, filename: str) -> list[CatalogError]:
             _("%(value)s is above the highest rating %(max)s")
             % {"value": rule["min_graded_rating"], "max": max_rating},
         )
+    # A report certifies the pass: it cannot stay valid after the pass has lapsed.
+    if rule is not None and doc["report_validity_months"] > rule["validity_months"]:
+        error(
+            ["report_validity_months"],
+            _(
+                "%(value)s months is longer than the pass it certifies is valid "
+                "(pass_rule.validity_months: %(months)s)"
+            )
+            % {"value": doc["report_validity_months"], "months": rule["validity_months"]},
+        )
     return errors
 
 
@@ -661,6 +690,7 @@ def framework_document(framework: Framework) -> Document:
             "name_zh": framework.unrated_name_zh,
             "name_en": framework.unrated_name_en,
         },
+        "report_validity_months": framework.report_validity_months,
         "dimensions": [
             {
                 "code": dimension.code,

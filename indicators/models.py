@@ -74,6 +74,13 @@ class Framework(models.Model):
     unrated_name_en = models.CharField(
         _("English name below the lowest level"), max_length=50, blank=True
     )
+    # How long a certified report of this framework is valid after its approval. For the
+    # trusted platform the catalog defaults it to the pass rule's validity, and never beyond it.
+    report_validity_months = models.PositiveSmallIntegerField(
+        _("report validity in months"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+    )
     # SHA-256 of the normalised catalog document: importing the same content twice is a no-op.
     content_sha256 = models.CharField(_("content SHA-256"), max_length=64, blank=True)
     source_filename = models.CharField(_("source file"), max_length=255, blank=True)

@@ -162,6 +162,7 @@ def _write_tree(framework: Framework, doc: Document, *, sha: str, filename: str)
     framework.rating_names = doc["ratings"]
     framework.unrated_name_zh = doc["unrated_level"]["name_zh"]
     framework.unrated_name_en = doc["unrated_level"]["name_en"]
+    framework.report_validity_months = doc["report_validity_months"]
     framework.content_sha256 = sha
     framework.source_filename = filename[:255]
     framework.state = Framework.State.DRAFT

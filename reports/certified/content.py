@@ -3,15 +3,18 @@ when the report is issued: the PDF is rendered from this snapshot alone."""
 
 from __future__ import annotations
 
+import calendar
 import datetime
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from assessments.evidence.selectors import evidence_current
 from assessments.models import Assessment, Rating, Settlement
+from indicators.models import EvidenceMethod, Framework
 from reports.scoring.models import ScoreResult
 
 from .models import Report
@@ -41,6 +44,36 @@ def _name(user: User | None) -> str:
     if user is None:
         return ""
     return str(user)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` plus ``months`` calendar months; the 31st becomes the month's last day
+    (2026-01-31 + 1 → 2026-02-28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last_day))
+
+
+def issuer_name(language: str) -> str:
+    """The issuing body's full name as printed in a report of ``language``: the settings'
+    ``REPORT_ISSUER_NAME`` (``REPORT_ISSUER_NAME_EN`` in English when set), else the generic
+    name of the office in that language."""
+    chinese = getattr(settings, "REPORT_ISSUER_NAME", "")
+    english = getattr(settings, "REPORT_ISSUER_NAME_EN", "")
+    if not language.startswith("zh") and english:
+        return english
+    if chinese:
+        return chinese
+    with translation.override(language):
+        return _("Government Cloud Evaluation Office")
+
+
+def _evidence_methods(framework: Framework) -> list[str]:
+    used: set[str] = set()
+    for methods in framework.indicators.values_list("evidence_methods", flat=True):
+        used.update(methods or [])
+    return [method.value for method in EvidenceMethod if method.value in used]
 
 
 def report_content_build(
@@ -98,6 +131,8 @@ def report_content_build(
         _name(a.assessor)
         for a in assessment.assignments.select_related("assessor").order_by("assigned_at", "pk")
     ]
+    campaign = assessment.campaign
+    approved_on = timezone.localdate(assessment.approved_at) if assessment.approved_at else None
     return {
         "language": language,
         "number": number,
@@ -114,7 +149,12 @@ def report_content_build(
         },
         "owner": cloud.owner.name,
         "vendors": [v.name for v in cloud.vendors.order_by("name")],
-        "campaign": {"name": assessment.campaign.name, "year": assessment.campaign.year},
+        "campaign": {
+            "name": campaign.name,
+            "year": campaign.year,
+            "opens_on": campaign.opens_on.isoformat(),
+            "closes_on": campaign.closes_on.isoformat(),
+        },
         "framework": {
             "code": framework.code,
             "version": framework.version,
@@ -122,6 +162,9 @@ def report_content_build(
             "name_zh": framework.name_zh,
             "name_en": framework.name_en,
             "rating_names": list(framework.rating_names or []),
+            "provenance": framework.provenance,
+            "report_validity_months": framework.report_validity_months,
+            "evidence_methods": _evidence_methods(framework),
         },
         "score": {
             "version": result.version,
@@ -134,7 +177,10 @@ def report_content_build(
         "evidence": evidence,
         "assessors": assessors,
         "approved_by": _name(assessment.approved_by),
-        "approved_on": timezone.localdate(assessment.approved_at).isoformat()
-        if assessment.approved_at
-        else "",
+        "approved_on": approved_on.isoformat() if approved_on else "",
+        # Validity runs from the approval (from the issue, for an assessment never approved).
+        "valid_until": add_months(
+            approved_on or issued_on, framework.report_validity_months
+        ).isoformat(),
+        "issuer": issuer_name(language),
     }

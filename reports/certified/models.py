@@ -5,6 +5,8 @@ Rows here are written only by ``reports.certified.services``.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -170,6 +172,13 @@ class Report(models.Model):
     @property
     def in_force(self) -> bool:
         return self.status == self.Status.ISSUED
+
+    @property
+    def valid_until(self) -> datetime.date | None:
+        """The last day the report is valid, frozen into its content at issue (None for reports
+        issued before reports carried one). Superseding or revoking ends it earlier."""
+        iso = (self.content or {}).get("valid_until")
+        return datetime.date.fromisoformat(iso) if iso else None
 
     @property
     def verification_code_display(self) -> str:

@@ -4,6 +4,12 @@
 reads nothing else (no database, no clock, no request), so rendering the same snapshot again
 gives the same document. Signing is not done here (see ``reports.signing``).
 
+The report is a formal document: a cover, a statement page (报告声明), the basis of the
+evaluation (评估依据), the results, and a last page with the sign-off box (the issuing body, the
+date) at ``SIGNATURE_BOX_MM``, its left part left blank: the signer lays the visible signature
+over the box, and its appearance puts the seal there. Drawing the text here rather than in the
+appearance keeps one set of font subsets in the file (a second set costs about 200 KiB).
+
 The layout avoids WeasyPrint's slow paths: one small table per dimension instead of one table
 running over many pages, block layout rather than nested flexboxes, and an inline SVG for the
 radar chart and the QR code. The font is Noto Sans CJK **SC** with ``lang="zh-CN"`` so that
@@ -20,7 +26,7 @@ import re
 import threading
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -28,10 +34,47 @@ from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from indicators.templatetags.catalog_tags import is_chinese
+from indicators.models import EvidenceMethod, Framework
+from indicators.templatetags.catalog_tags import bilingual, is_chinese
 from reports.scoring.charts import radar_for
 
 STYLESHEET = Path(settings.BASE_DIR) / "templates" / "certified" / "pdf" / "report.css"
+
+MM = 72 / 25.4  # PDF points per millimetre
+PAGE_WIDTH_MM = 210  # A4, as report.css's @page says
+
+
+class SignatureBoxMM(NamedTuple):
+    """Where the visible signature goes on the last page, in millimetres from the page's right
+    and bottom edges, and where its seal goes inside it: ``seal_width`` wide at ``padding`` from
+    the box's left edge, vertically centred. The template draws the box (``.signoff__signature``,
+    absolutely placed at the bottom right of a last section as tall as the page's content area)
+    with the text to the right of the seal; the test of the layout checks that WeasyPrint put it
+    here."""
+
+    width: float
+    height: float
+    right: float
+    bottom: float
+    seal_width: float
+    padding: float
+
+
+SIGNATURE_BOX_MM = SignatureBoxMM(
+    width=120, height=34, right=18, bottom=28, seal_width=44, padding=3
+)
+
+
+def signature_box() -> tuple[int, int, int, int]:
+    """``SIGNATURE_BOX_MM`` in PDF points (left, bottom, right, top), as the signer takes it."""
+    box = SIGNATURE_BOX_MM
+    left = PAGE_WIDTH_MM - box.right - box.width
+    return (
+        round(left * MM),
+        round(box.bottom * MM),
+        round((left + box.width) * MM),
+        round((box.bottom + box.height) * MM),
+    )
 
 
 class EvidenceRef(TypedDict):
@@ -65,6 +108,9 @@ class CloudRef(TypedDict):
 class CampaignRef(TypedDict):
     name: str
     year: int
+    # The campaign's window for submissions, ISO dates (absent in reports issued before).
+    opens_on: NotRequired[str]
+    closes_on: NotRequired[str]
 
 
 class RatingName(TypedDict):
@@ -80,6 +126,11 @@ class FrameworkRef(TypedDict):
     name_zh: str
     name_en: str
     rating_names: list[RatingName]
+    # Absent in reports issued before the formal report (the keys below, and in ReportContent).
+    provenance: NotRequired[str]
+    report_validity_months: NotRequired[int]
+    # indicators.models.EvidenceMethod codes the catalog's indicators use, in that enum's order.
+    evidence_methods: NotRequired[list[str]]
 
 
 class ScoreRef(TypedDict):
@@ -111,6 +162,10 @@ class ReportContent(TypedDict):
     assessors: list[str]
     approved_by: str
     approved_on: str  # ISO date
+    # The approval date plus the catalog's report_validity_months, ISO date. The verification
+    # page reads it under this name.
+    valid_until: NotRequired[str]
+    issuer: NotRequired[str]  # the issuing body's full name, in the report's language
 
 
 def qr_svg(url: str) -> str:
@@ -182,9 +237,45 @@ def _rating_names(framework: FrameworkRef) -> dict[str, str]:
     return names
 
 
+def _interpolation_moved(row: dict[str, Any]) -> bool:
+    """Whether interpolating the measured value changed the rating the points come from: an
+    applied interpolation from exactly the lower anchor leaves it where the assessors put it,
+    and the report then says nothing about it."""
+    note = row.get("interpolation") or {}
+    if not note.get("applied"):
+        return False
+    scored, rating = _decimal(row.get("scored_rating")), _decimal(row.get("rating"))
+    return scored is not None and rating is not None and scored != rating
+
+
+def issuer(content: ReportContent) -> str:
+    """The issuing body of ``content``; the generic name for reports issued before it was
+    frozen into them (call within the report's language)."""
+    return content.get("issuer") or _("Government Cloud Evaluation Office")
+
+
+def _result(content: ReportContent) -> str:
+    """The result as the statement names it: the level, or passed / not passed."""
+    breakdown = content["breakdown"]
+    if breakdown.get("pass_check") is not None:
+        return _("Passed") if breakdown["pass_check"].get("passed") else _("Not passed")
+    if breakdown.get("level"):
+        return bilingual(breakdown["level"], "name")
+    return bilingual(breakdown, "unrated_name") or _("Below the lowest level")
+
+
+def _evidence_methods(codes: list[str]) -> str:
+    """ "问卷（Q）、文档审查（D）" in Chinese, "Questionnaire (Q), Document review (D)" else."""
+    known = [code for code in codes if code in EvidenceMethod.values]
+    if is_chinese():
+        return "、".join(f"{EvidenceMethod(code).label}（{code}）" for code in known)
+    return ", ".join(f"{EvidenceMethod(code).label} ({code})" for code in known)
+
+
 def _context(content: ReportContent) -> dict[str, Any]:
     breakdown = content["breakdown"]
-    rating_names = _rating_names(content["framework"])
+    framework = content["framework"]
+    rating_names = _rating_names(framework)
     dimensions = []
     for dimension in breakdown.get("dimensions", []):
         rows = []
@@ -197,12 +288,16 @@ def _context(content: ReportContent) -> dict[str, Any]:
                     "settlement": content["settlements"].get(key),
                     "evidence": content["evidence"].get(key, []),
                     "rating_name": rating_names.get(_whole(row.get("rating")), ""),
+                    "interpolation_moved": _interpolation_moved(row),
                 }
             )
         dimensions.append({**dimension, "indicators": rows})
     radar = radar_for(breakdown)
     qr = base64.b64encode(qr_svg(content["verify_url"]).encode()).decode()
     cloud = content["cloud"]["name"]
+    campaign = content["campaign"]
+    kind = framework.get("kind", "")
+    box = SIGNATURE_BOX_MM
     return {
         "c": content,
         "b": breakdown,
@@ -216,6 +311,16 @@ def _context(content: ReportContent) -> dict[str, Any]:
         "header_right": _css_string(cloud),
         "issued_on": _date(content["issued_on"]),
         "approved_on": _date(content["approved_on"]),
+        "valid_until": _date(content.get("valid_until", "")),
+        "opens_on": _date(campaign.get("opens_on", "")),
+        "closes_on": _date(campaign.get("closes_on", "")),
+        "issuer": issuer(content),
+        "result": _result(content),
+        "framework_name": bilingual(framework, "name"),
+        "kind_label": Framework.Kind(kind).label if kind in Framework.Kind.values else "",
+        "evidence_methods": _evidence_methods(framework.get("evidence_methods", [])),
+        # The seal's cell: the padding, the seal and a gap before the text.
+        "signature_box": {**box._asdict(), "seal_cell": box.padding + box.seal_width + 3},
         "html_lang": "zh-CN" if content["language"].startswith("zh") else "en",
         "total": _decimal(breakdown.get("total")),
     }

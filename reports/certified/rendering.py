@@ -11,8 +11,10 @@ import datetime
 import hashlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -22,8 +24,8 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 
 from .models import Report
-from .pdf import ReportContent, render_report_pdf
-from .signing import sign_pdf
+from .pdf import MM, SIGNATURE_BOX_MM, ReportContent, render_report_pdf, signature_box
+from .signing import Appearance, sign_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +70,31 @@ def _claim(report_id: int) -> bool:
     )
 
 
+def seal_png() -> bytes | None:
+    """The seal image of the visible signature (``REPORT_SEAL_IMAGE``), or None when unset.
+    Raises ``ImproperlyConfigured`` when it names a file that is not there."""
+    name = getattr(settings, "REPORT_SEAL_IMAGE", "") or ""
+    if not name:
+        return None
+    path = Path(name)
+    if not path.is_file():
+        raise ImproperlyConfigured(f"REPORT_SEAL_IMAGE ({path}) does not exist.")
+    return path.read_bytes()
+
+
 def report_pdf_bytes(content: ReportContent) -> bytes:
-    """The signed PDF of a snapshot: render, then sign."""
+    """The signed PDF of a snapshot: render, then sign, with the visible signature over the
+    sign-off box of the last page (the issuing body, the date), its appearance the seal."""
     pdf = render_report_pdf(content)
+    appearance = Appearance(
+        box=signature_box(),
+        image=seal_png(),
+        image_width=SIGNATURE_BOX_MM.seal_width * MM,
+        padding=SIGNATURE_BOX_MM.padding * MM,
+    )
     with translation.override(content["language"]):
         reason = _("Certified evaluation report %(number)s") % {"number": content["number"]}
-    return sign_pdf(pdf, reason=reason)
+    return sign_pdf(pdf, reason=reason, appearance=appearance)
 
 
 def report_render(*, report_id: int) -> RenderOutcome:

@@ -1,34 +1,55 @@
-"""The signer of certified reports: a PAdES certification signature made with pyHanko.
+"""The signer of certified reports: a long-term PAdES certification signature made with pyHanko.
 
-One small module on purpose. Everything else calls ``sign_pdf(pdf, reason=...)`` and nothing
-more, so that a signer with an SM2 key (GM/T 0031) can replace this module without touching
-the rest. The key and certificate are PEM files named in settings:
+One small module on purpose. Everything else calls ``sign_pdf(pdf, reason=..., appearance=...)``
+and nothing more, so that a signer with an SM2 key (GM/T 0031) can replace this module without
+touching the rest. The key and certificate are PEM files named in settings:
 
 - ``REPORT_SIGNING_KEY`` (default ``var/signing/report-signing-key.pem``)
 - ``REPORT_SIGNING_CERT`` (default ``var/signing/report-signing-cert.pem``)
 - ``REPORT_SIGNING_PASSPHRASE`` (default empty: the key is not encrypted)
+- ``REPORT_SIGNING_CHAIN`` (default empty): the CA certificates above the signing certificate,
+  root included, and the timestamp authority's; empty for a self-signed certificate
+- ``REPORT_TSA_URL`` (default empty), ``REPORT_TSA_USERNAME``, ``REPORT_TSA_PASSWORD``: an
+  RFC 3161 timestamp authority and its HTTP basic auth credentials
 
-``manage.py make_dev_certificate`` writes a self-signed pair there for development.
+The levels (ETSI EN 319 142-1):
+
+- **B-LT always**: the certificate chain and whatever revocation data its CRL distribution points
+  and OCSP responders give at signing time go into the document security store (DSS), in an
+  incremental update after the signature, so that the signature can be checked offline years
+  later. A self-signed certificate has neither: the DSS then holds the certificate itself.
+  Without a timestamp authority there is no trusted signing time: strictly this is B-B with the
+  long-term validation data of B-LT.
+- **B-LTA with a timestamp authority**: the signature carries an RFC 3161 signature timestamp
+  (B-T), the DSS also covers the authority's chain, and a document timestamp seals the DSS; a
+  later document timestamp can extend it before the authority's certificate expires.
+
+A certification signature that allows no change (DocMDP P=1) still admits the DSS and document
+timestamps after it: PAdES says so, and pyHanko and Acrobat read it that way.
+
+``manage.py make_dev_certificate`` writes a self-signed pair for development.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import io
 import os
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .coroutines import run_sync
+
 FIELD_NAME = "GCE-Signature"
-T = TypeVar("T")
+TIMESTAMP_FIELD_NAME = "GCE-DocumentTimestamp"
+# Seconds to wait for the timestamp authority; a failed request fails the rendering, which the
+# admin (or the sweeper, for a lost worker) retries.
+TSA_TIMEOUT = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,10 @@ class SigningConfig:
     key_path: Path
     cert_path: Path
     passphrase: bytes | None
+    chain_path: Path | None = None
+    tsa_url: str = ""
+    tsa_username: str = ""
+    tsa_password: str = ""
 
 
 def signing_config() -> SigningConfig:
@@ -45,82 +70,206 @@ def signing_config() -> SigningConfig:
         getattr(settings, "REPORT_SIGNING_CERT", "") or var_dir / "signing/report-signing-cert.pem"
     )
     passphrase = getattr(settings, "REPORT_SIGNING_PASSPHRASE", "") or ""
-    return SigningConfig(Path(key), Path(cert), passphrase.encode() if passphrase else None)
+    chain = getattr(settings, "REPORT_SIGNING_CHAIN", "") or ""
+    return SigningConfig(
+        Path(key),
+        Path(cert),
+        passphrase.encode() if passphrase else None,
+        chain_path=Path(chain) if chain else None,
+        tsa_url=getattr(settings, "REPORT_TSA_URL", "") or "",
+        tsa_username=getattr(settings, "REPORT_TSA_USERNAME", "") or "",
+        tsa_password=getattr(settings, "REPORT_TSA_PASSWORD", "") or "",
+    )
 
 
-# Values are pyHanko ``SimpleSigner``s; pyHanko ships no types, so they are ``Any`` here.
-_SIGNERS: dict[tuple[str, str, float, float], Any] = {}
+def signature_level(config: SigningConfig | None = None) -> str:
+    """The PAdES baseline level ``sign_pdf`` reaches with ``config`` (default: the settings')."""
+    config = config or signing_config()
+    return "B-LTA" if config.tsa_url else "B-LT"
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """A visible signature over ``box`` (PDF points: left, bottom, right, top) on page ``page``
+    (-1: the last): its appearance draws ``image`` (a PNG, the seal; none: a transparent
+    appearance over what the page shows there) at the box's left, ``padding`` points in from its
+    edges, at most ``image_width`` points wide, vertically centred."""
+
+    box: tuple[int, int, int, int]
+    image: bytes | None = None
+    image_width: float = 0
+    padding: float = 0
+    page: int = -1
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    # pyHanko's SimpleSigner and asn1crypto certificates: no types, so Any.
+    signer: Any
+    trust_roots: list[Any]
+    intermediates: list[Any]
+
+
+# Loaded once per process and set of files; a replaced file (new mtime) is loaded afresh.
+_SIGNERS: dict[tuple[str, ...], _Credentials] = {}
 _LOCK = Lock()
 
 
-def _signer(config: SigningConfig) -> Any:
-    """The pyHanko ``SimpleSigner`` of ``config`` (``Any``: pyHanko ships no types)."""
+def _credentials(config: SigningConfig) -> _Credentials:
+    """The signer of ``config`` and the certificates its signatures chain up to: the
+    self-signed ones (the signing certificate itself, or roots in ``REPORT_SIGNING_CHAIN``) are
+    the trust roots that validation data is gathered against, the others intermediates."""
+    from pyhanko.keys import load_certs_from_pemder
     from pyhanko.sign import signers
 
-    for path, name in (
-        (config.key_path, "REPORT_SIGNING_KEY"),
-        (config.cert_path, "REPORT_SIGNING_CERT"),
-    ):
+    files = [(config.key_path, "REPORT_SIGNING_KEY"), (config.cert_path, "REPORT_SIGNING_CERT")]
+    if config.chain_path is not None:
+        files.append((config.chain_path, "REPORT_SIGNING_CHAIN"))
+    for path, name in files:
         if not path.is_file():
             raise ImproperlyConfigured(
                 f"{name} ({path}) does not exist: configure the report signing key and "
                 "certificate, or run `manage.py make_dev_certificate` for development."
             )
-    # Loaded once per process and pair of files; a replaced file (new mtime) is loaded afresh.
-    key = (
-        str(config.key_path),
-        str(config.cert_path),
-        config.key_path.stat().st_mtime,
-        config.cert_path.stat().st_mtime,
-    )
+    key = tuple(f"{path}:{path.stat().st_mtime}" for path, _name in files)
     with _LOCK:
         if key not in _SIGNERS:
+            chain = [str(config.chain_path)] if config.chain_path is not None else None
             signer = signers.SimpleSigner.load(
-                str(config.key_path), str(config.cert_path), key_passphrase=config.passphrase
+                str(config.key_path),
+                str(config.cert_path),
+                ca_chain_files=chain,
+                key_passphrase=config.passphrase,
             )
             if signer is None:
                 raise ImproperlyConfigured(
                     f"Could not load the report signing key {config.key_path} with the "
                     f"certificate {config.cert_path} (wrong REPORT_SIGNING_PASSPHRASE?)."
                 )
-            _SIGNERS[key] = signer
+            certificates = [signer.signing_cert]
+            if chain:
+                certificates += list(load_certs_from_pemder(chain))
+            roots = [c for c in certificates if c.self_signed != "no"]
+            if not roots:
+                raise ImproperlyConfigured(
+                    f"REPORT_SIGNING_CHAIN must hold the root CA certificate that "
+                    f"{config.cert_path} chains up to (a PEM file with the intermediate and "
+                    "root certificates): the signature's validation data is gathered against it."
+                )
+            _SIGNERS[key] = _Credentials(
+                signer=signer,
+                trust_roots=roots,
+                intermediates=[c for c in certificates[1:] if c.self_signed == "no"],
+            )
         return _SIGNERS[key]
 
 
-def sign_pdf(pdf: bytes, *, reason: str, location: str = "") -> bytes:
-    """``pdf`` with a PAdES (B-B) certification signature that allows no later change.
+def sign_pdf(
+    pdf: bytes, *, reason: str, location: str = "", appearance: Appearance | None = None
+) -> bytes:
+    """``pdf`` with a PAdES certification signature that allows no later change, at B-LT, or
+    B-LTA when a timestamp authority is configured (see the module's docstring); visible in
+    ``appearance``'s box when given, else invisible.
 
-    Raises ``ImproperlyConfigured`` when the key or certificate is missing or unreadable.
+    Raises ``ImproperlyConfigured`` when the key, certificate or chain is missing or unreadable,
+    pyHanko's ``SigningError`` when the certificate does not validate against its chain, and
+    the timestamp client's errors when the timestamp authority does not answer.
     """
+    config = signing_config()
+    credentials = _credentials(config)
+    data: bytes = run_sync(lambda: _sign(pdf, config, credentials, reason, location, appearance))
+    return data
+
+
+async def _sign(
+    pdf: bytes,
+    config: SigningConfig,
+    credentials: _Credentials,
+    reason: str,
+    location: str,
+    appearance: Appearance | None,
+) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+    from pyhanko.sign import fields, signers, timestamps
     from pyhanko.sign.fields import MDPPerm
+    from pyhanko_certvalidator import ValidationContext
 
-    signer = _signer(signing_config())
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME,
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=MDPPerm.NO_CHANGES,
-        reason=reason or None,
-        location=location or None,
+    # One per signature: it collects the CRLs and OCSP responses fetched for this document, and
+    # its HTTP sessions belong to this event loop (closed below, before the loop ends).
+    context = ValidationContext(
+        trust_roots=credentials.trust_roots,
+        other_certs=credentials.intermediates,
+        allow_fetching=True,
     )
-    # Without an output stream, pyHanko writes the signed document to a new BytesIO.
-    out: io.BytesIO = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))
-    return out.getvalue()
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Runs pyHanko's coroutine to completion, also from a thread whose event loop is running
-    (an async view, or a test driving a browser), where ``asyncio.run`` would refuse."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+        timestamper = None
+        if config.tsa_url:
+            auth = (config.tsa_username, config.tsa_password) if config.tsa_username else None
+            timestamper = timestamps.HTTPTimeStamper(config.tsa_url, timeout=TSA_TIMEOUT, auth=auth)
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            certify=True,
+            docmdp_permissions=MDPPerm.NO_CHANGES,
+            reason=reason or None,
+            location=location or None,
+            embed_validation_info=True,
+            validation_context=context,
+            use_pades_lta=timestamper is not None,
+            timestamp_field_name=TIMESTAMP_FIELD_NAME,
+        )
+        field_spec = None
+        stamp_style = None
+        if appearance is not None:
+            field_spec = fields.SigFieldSpec(
+                FIELD_NAME, on_page=appearance.page, box=appearance.box
+            )
+            stamp_style = _stamp_style(appearance)
+        signer = signers.PdfSigner(
+            meta,
+            credentials.signer,
+            timestamper=timestamper,
+            stamp_style=stamp_style,
+            new_field_spec=field_spec,
+        )
+        # Without an output stream, pyHanko writes the signed document to a new BytesIO.
+        out: io.BytesIO = await signer.async_sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+        return out.getvalue()
+    finally:
+        await context.aclose()
+
+
+def _stamp_style(appearance: Appearance) -> Any:
+    """A pyHanko stamp style drawing ``appearance``'s image where it says, and nothing else."""
+    from PIL import Image
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.images import PdfImage
+    from pyhanko.stamp import StaticStampStyle
+
+    if appearance.image is None:
+        return StaticStampStyle(border_width=0)
+    # RGBA: pyHanko keeps the alpha channel as a soft mask (a palette PNG's transparency would
+    # be lost, and the seal would hide the page under it).
+    image = Image.open(io.BytesIO(appearance.image)).convert("RGBA")
+    left, _bottom, right, _top = appearance.box
+    pad = round(appearance.padding)  # pyHanko's margins are whole points
+    return StaticStampStyle(
+        background=PdfImage(image),
+        background_opacity=1.0,
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(
+                left=pad,
+                right=round(right - left - pad - appearance.image_width),
+                top=pad,
+                bottom=pad,
+            ),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
 
 
 def certificate_subject() -> str:

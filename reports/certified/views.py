@@ -7,6 +7,7 @@ gets 404. Only admins write, through ``reports.certify``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -14,9 +15,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -28,8 +31,10 @@ from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 from govcloud_eval.storage import open_stream
 
-from . import ratelimit, selectors, services
+from . import ratelimit, selectors, services, validation
 from .models import Report
+
+logger = logging.getLogger(__name__)
 
 
 def _report_manager(request: AuthenticatedRequest) -> User:
@@ -178,6 +183,47 @@ def _public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return never_cache(wrapped)
 
 
+def _upload_bytes(upload: UploadedFile, limit: int) -> bytes | None:
+    """The whole upload, read once, or None when it holds more than ``limit`` bytes (never
+    reading more than one byte past it)."""
+    if upload.size is not None and upload.size > limit:
+        return None
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _compare(report: Report, name: str, data: bytes) -> dict[str, Any]:
+    """What the page says about an uploaded file: its SHA-256 against the issued file's, and
+    its signature (``validation``). The verdict names what is true of both: a genuine
+    signature on other bytes (another report, another signing of this one) is not this
+    report's file."""
+    digest = selectors.sha256_of([data])
+    matches = selectors.digest_matches(report, digest)
+    check = validation.pdf_validate(data, trust=validation.portal_trust())
+    if matches:
+        verdict = "identical"
+        if check.outcome != validation.Outcome.GENUINE:
+            # The issued bytes no longer validate: a replaced certificate, most likely.
+            logger.warning(
+                "the issued file of report %s reads as %s: %s",
+                report.number,
+                check.outcome,
+                check.detail,
+            )
+    elif check.outcome == validation.Outcome.GENUINE:
+        verdict = "genuine_other_file"
+    else:
+        verdict = check.outcome.value
+    return {
+        "uploaded_name": name,
+        "uploaded_sha256": digest,
+        "matches": matches,
+        "check": check,
+        "verdict": verdict,
+    }
+
+
 @_public
 @require_GET
 def verify_lookup(request: HttpRequest) -> HttpResponse:
@@ -199,18 +245,23 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "certified/verify/not_found.html", {}, status=404)
     if selectors.code_normalise(code) != code:
         return redirect("certified:verify", report.verification_code)
-    context: dict[str, Any] = {"report": report, "c": report.content}
+    valid_until = report.valid_until
+    context: dict[str, Any] = {
+        "report": report,
+        "c": report.content,
+        "valid_until": valid_until,
+        # Shown as expired, not changed: the status says whether it was revoked or replaced.
+        "expired": valid_until is not None and timezone.localdate() > valid_until,
+    }
     if request.method == "POST":
         upload = request.FILES.get("file")
+        data = None if upload is None else _upload_bytes(upload, selectors.UPLOAD_MAX_BYTES)
         if upload is None:
             context["upload_error"] = _("Choose the PDF file to compare.")
-        elif upload.size is not None and upload.size > selectors.UPLOAD_MAX_BYTES:
+        elif data is None:
             context["upload_error"] = _("This file is far larger than any issued report.")
         else:
-            context["uploaded_name"] = upload.name
-            digest = selectors.sha256_of(upload.chunks())
-            context["uploaded_sha256"] = digest
-            context["matches"] = selectors.digest_matches(report, digest)
+            context.update(_compare(report, upload.name or "", data))
     context["verify_url"] = request.build_absolute_uri(
         reverse("certified:verify", args=[report.verification_code])
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from accounts.models import User
 from reports.models import Report
 from tests.browser_support import screenshot, sign_in
 from tests.reports.certified.fixtures import *  # noqa: F403
+from tests.reports.certified.pdf_variants import append_annotation
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +36,28 @@ def test_a_visitor_verifies_a_report_and_compares_its_pdf(
     page.click(".verify__compare button[type=submit]")
     page.wait_for_selector(".verify__compare .verify__verdict--ok")
     screenshot(page, "verify_identical")
+
+
+def test_a_visitor_uploads_a_report_changed_after_signing_and_is_told_so(
+    page: Page,
+    live_server: LiveServer,
+    issued: Report,
+    tmp_path: Path,  # noqa: F811
+) -> None:
+    with issued.file.open("rb") as handle:
+        tampered = append_annotation(handle.read())
+    forged = tmp_path / f"{issued.number}.pdf"
+    forged.write_bytes(tampered)
+    page.goto(f"{live_server.url}/verify/{issued.verification_code}/")
+
+    page.set_input_files("#file", str(forged))
+    page.click(".verify__compare button[type=submit]")
+
+    page.wait_for_selector(".verify__compare .verify__verdict--bad[data-verdict=modified]")
+    signature = page.inner_text(".verify__signature")
+    assert "CN=govcloud_eval tests" in signature
+    assert hashlib.sha256(tampered).hexdigest() in signature
+    screenshot(page, "verify_modified_after_signing")
 
 
 def test_the_admin_sees_the_reports_card(

@@ -4,23 +4,33 @@ outsiders to reports."""
 
 from __future__ import annotations
 
+import datetime
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 from pytest_django import Settings
 
 from accounts.models import User
 from assessments.models import Assessment
+from reports.certified import selectors
 from reports.certified import services as certify
+from reports.certified.pdf import render_report_pdf
 from reports.certified.ratelimit import RateLimit, rate_limited
+from reports.certified.rendering import report_pdf_bytes
 from reports.certified.selectors import code_normalise
+from reports.certified.signing import certificate_subject, dev_certificate_create
 from reports.models import Report
 from tests.conftest import client_for
 from tests.reports.certified.fixtures import *  # noqa: F403
+from tests.reports.certified.pdf_variants import append_annotation, flip_signed_byte
 
 
 @pytest.fixture(autouse=True)
@@ -66,18 +76,120 @@ def test_anyone_sees_that_a_report_is_valid_with_its_cloud_level_and_sha256(
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
-def test_the_issued_pdf_is_byte_identical(issued: Report) -> None:
-    upload = SimpleUploadedFile(f"{issued.number}.pdf", pdf_of(issued), "application/pdf")
-    page = public().post(verify_url(issued), {"file": upload}).content.decode()
-    assert "Identical" in page and "Different" not in page
+def upload(report: Report, name: str, data: bytes) -> str:
+    """The page after a visitor uploads ``data`` as ``name`` on the report's page."""
+    file = SimpleUploadedFile(name, data, "application/pdf")
+    response = public().post(verify_url(report), {"file": file})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_issued_pdf_is_genuine_and_byte_identical(issued: Report) -> None:
+    page = upload(issued, f"{issued.number}.pdf", pdf_of(issued))
+
+    assert 'data-verdict="identical"' in page
+    assert "Genuine" in page and "is byte for byte the report issued under this number" in page
+    assert "Modified" not in page
+    assert escape(certificate_subject()) in page  # the signer
+    assert "Signing time (as the signer states it)" in page and "No trusted timestamp" in page
 
 
 def test_changing_one_byte_makes_verification_fail(issued: Report) -> None:
-    data = bytearray(pdf_of(issued))
-    data[len(data) // 2] ^= 0x20
-    upload = SimpleUploadedFile("changed.pdf", bytes(data), "application/pdf")
-    page = public().post(verify_url(issued), {"file": upload}).content.decode()
-    assert "Different" in page and "Identical" not in page
+    page = upload(issued, "changed.pdf", flip_signed_byte(pdf_of(issued)))
+
+    assert 'data-verdict="modified"' in page and "Modified after signing" in page
+    assert "bytes covered by the signature were changed afterwards" in page
+    assert "is byte for byte" not in page
+    assert "SHA-256 of the uploaded file" in page
+
+
+def test_a_note_added_after_signing_is_named_a_modification(issued: Report) -> None:
+    page = upload(issued, "annotated.pdf", append_annotation(pdf_of(issued)))
+
+    assert 'data-verdict="modified"' in page
+    assert "content was added to it after signing" in page
+
+
+def test_a_genuine_file_that_is_not_this_reports_issued_file_is_not_called_identical(
+    issued: Report,
+) -> None:
+    again = report_pdf_bytes(issued.content)  # the same report, signed a second time
+
+    page = upload(issued, "again.pdf", again)
+
+    assert 'data-verdict="genuine_other_file"' in page
+    assert "Genuine signature, but not the file issued under this number" in page
+    assert "is byte for byte the report" not in page
+
+
+def test_a_file_signed_with_another_certificate_names_its_signer(
+    issued: Report, settings: Settings, tmp_path: Path
+) -> None:
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    dev_certificate_create(key_path=key, cert_path=cert, common_name="Forger & Co")
+    portal = (settings.REPORT_SIGNING_KEY, settings.REPORT_SIGNING_CERT)
+    settings.REPORT_SIGNING_KEY, settings.REPORT_SIGNING_CERT = str(key), str(cert)
+    forged = report_pdf_bytes(issued.content)
+    settings.REPORT_SIGNING_KEY, settings.REPORT_SIGNING_CERT = portal
+
+    page = upload(issued, "forged.pdf", forged)
+
+    assert 'data-verdict="other_certificate"' in page
+    assert "Signed by another certificate" in page
+    assert "CN=Forger &amp; Co" in page  # escaped
+
+
+def test_an_unsigned_pdf_and_a_file_that_is_no_pdf_say_so(issued: Report) -> None:
+    unsigned = upload(issued, "draft.pdf", render_report_pdf(issued.content))
+    assert 'data-verdict="not_signed"' in unsigned and "Not signed" in unsigned
+
+    for name, data in (("photo.pdf", os.urandom(4096)), ("cut.pdf", pdf_of(issued)[:5000])):
+        page = upload(issued, name, data)
+        assert 'data-verdict="not_pdf"' in page and "Not a PDF file" in page, name
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(
+    issued: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "UPLOAD_MAX_BYTES", 1000)
+
+    page = upload(issued, "big.pdf", b"%PDF-1.7\n" + b" " * 2000)
+
+    assert "far larger than any issued report" in page and "data-verdict" not in page
+
+
+def set_valid_until(report: Report, value: str) -> None:
+    Report.objects.filter(pk=report.pk).update(content={**report.content, "valid_until": value})
+
+
+def test_the_page_shows_until_when_a_report_is_valid(issued: Report) -> None:
+    set_valid_until(issued, "2999-12-31")
+
+    page = public().get(verify_url(issued)).content.decode()
+
+    assert "Valid until" in page and "2999-12-31" in page
+    assert 'data-status="expired"' not in page
+    assert "This report was issued by the evaluation office and is in force." in page
+
+
+def test_a_report_past_its_validity_is_shown_expired_but_not_changed(issued: Report) -> None:
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    set_valid_until(issued, yesterday.isoformat())
+
+    page = public().get(verify_url(issued)).content.decode()
+
+    assert 'data-status="expired"' in page
+    assert f"This report was valid until {yesterday.isoformat()} and has expired." in page
+    issued.refresh_from_db()
+    assert issued.status == Report.Status.ISSUED
+
+
+def test_a_report_is_valid_on_its_last_day(issued: Report) -> None:
+    set_valid_until(issued, timezone.localdate().isoformat())
+
+    page = public().get(verify_url(issued)).content.decode()
+
+    assert 'data-status="expired"' not in page
 
 
 def test_a_revoked_report_says_so(issued: Report, admin: User) -> None:
