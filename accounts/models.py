@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -103,6 +104,10 @@ class User(AbstractUser):
         related_name="members",
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
+    # The language of the e-mails the portal sends this user: the last one they chose.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="zh-hans"
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -42,6 +42,8 @@ class Cloud(models.Model):
     on_extranet = models.BooleanField(_("government extranet zone (政务外网)"), default=True)
     on_internet = models.BooleanField(_("internet zone"), default=False)
     is_demo = models.BooleanField(_("demo data"), default=False)
+    # An archived cloud keeps its history but can no longer be added to a campaign.
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +109,9 @@ class Campaign(models.Model):
     assessors_per_assessment = models.PositiveSmallIntegerField(
         _("assessors per assessment"), default=2
     )
+    # The assessors' deadline; the vendors' is ``closes_on`` (or an assessment's own
+    # ``self_assessment_due_on`` once its self-assessment was returned or reopened).
+    scoring_due_on = models.DateField(_("scoring due on"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT)
     is_demo = models.BooleanField(_("demo data"), default=False)
     created_by = models.ForeignKey(
@@ -138,6 +143,10 @@ class Campaign(models.Model):
             raise ValidationError(
                 {"assessors_per_assessment": _("Between one and five assessors per cloud.")}
             )
+        if self.scoring_due_on and self.closes_on and self.scoring_due_on < self.closes_on:
+            raise ValidationError(
+                {"scoring_due_on": _("Scoring is due on or after the day submissions close.")}
+            )
 
     @property
     def evidence_reference_date(self) -> datetime.date:
@@ -154,6 +163,9 @@ class Assessment(models.Model):
         RETURNED = "returned", _("Returned")
         SCORED = "scored", _("Scored")
         APPROVED = "approved", _("Approved")
+        # Taken out of the campaign by an admin, with a reason: kept in the record, never
+        # scored, ranked or reported.
+        EXCLUDED = "excluded", _("Excluded")
 
     campaign = models.ForeignKey(
         Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="assessments"
@@ -172,6 +184,19 @@ class Assessment(models.Model):
         blank=True,
         related_name="+",
     )
+    # The vendor's deadline when it is not the campaign's ``closes_on``: set when the
+    # self-assessment is returned or reopened with a new deadline.
+    self_assessment_due_on = models.DateField(_("self-assessment due on"), null=True, blank=True)
+    excluded_at = models.DateTimeField(_("excluded"), null=True, blank=True)
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("excluded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    excluded_reason = models.TextField(_("reason for the exclusion"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,7 +221,12 @@ class Assessment(models.Model):
 
     @property
     def is_locked(self) -> bool:
-        return self.state == self.State.APPROVED
+        return self.state in (self.State.APPROVED, self.State.EXCLUDED)
+
+    @property
+    def due_on(self) -> datetime.date:
+        """The vendor's deadline for the self-assessment."""
+        return self.self_assessment_due_on or self.campaign.closes_on
 
 
 class Assignment(models.Model):
@@ -218,19 +248,45 @@ class Assignment(models.Model):
     )
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     assigned_at = models.DateTimeField(auto_now_add=True)
+    # A removed (or replaced) assessor's ratings stay in the record but no longer count.
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("removed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    removed_reason = models.TextField(_("reason for the removal"), blank=True)
+    replaced_by = models.OneToOneField(
+        "self",
+        verbose_name=_("replaced by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+    )
 
     class Meta:
         ordering = ["assessment", "assigned_at", "id"]
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
         constraints = [
+            # One current assignment per assessor; a removed one may be followed by a new one.
             models.UniqueConstraint(
-                fields=["assessment", "assessor"], name="assignment_assessor_uniq"
+                fields=["assessment", "assessor"],
+                condition=models.Q(removed_at__isnull=True),
+                name="assignment_assessor_uniq",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.assessor} → {self.assessment}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.removed_at is None
 
 
 class Answer(models.Model):

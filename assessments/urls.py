@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .views import assessor, campaigns, evidence, excel, vendor
+from .views import assessor, campaigns, clouds, evidence, excel, vendor
 
 app_name = "assessments"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     *campaigns.urlpatterns,
     *evidence.urlpatterns,
     *excel.urlpatterns,
+    *clouds.urlpatterns,
 ]
