@@ -7,6 +7,7 @@ from django.db import models
 from accounts.models import User
 
 from .models import AuditEvent
+from .signals import event_recorded
 
 
 def audit_record(
@@ -19,7 +20,8 @@ def audit_record(
     """Adds one audit event. Call it inside the transaction of the change it records.
 
     ``action`` is a dotted code, ``<app>.<thing>.<past-tense verb>`` such as
-    ``assessments.assessment.submitted``. ``changes`` must be JSON-serialisable.
+    ``assessments.assessment.submitted``. ``changes`` must be JSON-serialisable. Sends
+    ``audit.signals.event_recorded`` once the event is saved (still inside the transaction).
     """
     if action.count(".") < 2:
         raise ValueError(f"Audit action {action!r} is not a dotted <app>.<thing>.<verb> code.")
@@ -34,4 +36,5 @@ def audit_record(
     )
     event.full_clean()
     event.save()
+    event_recorded.send(sender=AuditEvent, event=event, target=target)
     return event

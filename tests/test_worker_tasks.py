@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from celery.schedules import crontab
 from django.apps import apps
 from django.conf import LazySettings
 
@@ -106,9 +107,14 @@ def test_the_source_scan_finds_the_tasks_we_know() -> None:
         "reports.score_assessment",
         "reports.score_assessments",
         "reports.sweep",
+        "notifications.send_notification_email",
+        "notifications.send_deadline_reminders",
+        "notifications.requeue_unsent_emails",
     } <= set(names)
     assert len(names) == len(set(names)), "two tasks share a name"
-    assert {"govcloud_eval", "accounts", "audit", "reports", "demo"} <= set(project_packages())
+    assert {"govcloud_eval", "accounts", "audit", "reports", "notifications", "demo"} <= set(
+        project_packages()
+    )
 
 
 def test_autodiscovery_covers_every_module_that_defines_a_task() -> None:
@@ -162,6 +168,14 @@ def test_beat_sends_the_sweeper_every_interval_and_only_tasks_the_code_defines(
     assert {entry["task"] for entry in schedule.values()} <= defined
     assert schedule["reports-sweep"]["task"] == "reports.sweep"
     assert schedule["reports-sweep"]["schedule"] == settings.SWEEP_INTERVAL_SECONDS
+    # Deadline reminders: once a day.
+    reminders = schedule["notifications-deadline-reminders"]
+    assert reminders["task"] == "notifications.send_deadline_reminders"
+    assert reminders["schedule"] == crontab(hour=8, minute=0)
+    # E-mails left unsent: queued again every hour.
+    requeue = schedule["notifications-requeue-unsent-emails"]
+    assert requeue["task"] == "notifications.requeue_unsent_emails"
+    assert requeue["schedule"] == crontab(minute=20)
 
 
 def _beat_schedule_with(**env: str) -> subprocess.CompletedProcess[str]:
