@@ -1,0 +1,623 @@
+"""The audit trail in words: each action code as a sentence, and its ``changes`` as before → after.
+
+``ACTIONS`` maps every dotted code the portal records to a sentence template (``%(actor)s`` and
+``%(object)s``) and a short verb for the filter; the Django admin site's
+``<app>.<model>.admin_<verb>`` codes are described from the model's verbose name. A code not in
+the registry (an old one, or one added without a sentence) is never an error: it reads as its
+kind and verb, "Evidence file: uploaded again". ``tests/audit/test_describe.py`` reads the
+source and fails when a recorded code has no sentence.
+
+Nothing here touches the database: a page of events costs the same whatever is described.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.template.defaultfilters import filesizeformat
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+if TYPE_CHECKING:
+    from .models import AuditEvent
+
+
+@dataclass(frozen=True)
+class ActionText:
+    sentence: Promise  # "%(actor)s returned the self-assessment of %(object)s"
+    verb: Promise  # "Returned": the action within its kind, for the filter
+
+
+L = gettext_lazy
+
+# The kinds of object actions are about: the ``<app>.<thing>`` of a code.
+KINDS: dict[str, Promise] = {
+    "accounts.organisation": L("Organisation"),
+    "accounts.user": L("Account"),
+    "assessments.cloud": L("Government cloud"),
+    "assessments.conflict": L("Conflict of interest"),
+    "assessments.campaign": L("Campaign"),
+    "assessments.assessment": L("Assessment"),
+    "assessments.assignment": L("Assessor assignment"),
+    "assessments.rating": L("Rating"),
+    "assessments.evidence": L("Evidence file"),
+    "assessments.score_sheet": L("Score sheet"),
+    "indicators.framework": L("Catalog"),
+    "reports.scoring_run": L("Campaign scoring"),
+    "reports.score": L("Score"),
+    "reports.veto": L("Veto"),
+    "reports.report": L("Certified report"),
+    "reports.ranking": L("Ranking"),
+    "reports.objection": L("Objection"),
+    "reports.sweep": L("Maintenance"),
+}
+
+ACTIONS: dict[str, ActionText] = {
+    # accounts
+    "accounts.organisation.created": ActionText(
+        L("%(actor)s created the organisation %(object)s"), L("Created")
+    ),
+    "accounts.user.created": ActionText(
+        L("%(actor)s created the account %(object)s"), L("Created")
+    ),
+    "accounts.user.logged_in": ActionText(L("%(actor)s signed in"), L("Signed in")),
+    "accounts.user.logged_out": ActionText(L("%(actor)s signed out"), L("Signed out")),
+    # clouds and conflicts
+    "assessments.cloud.created": ActionText(
+        L("%(actor)s registered the government cloud %(object)s"), L("Registered")
+    ),
+    "assessments.cloud.imported": ActionText(
+        L("%(actor)s imported government clouds from a spreadsheet"), L("Imported")
+    ),
+    "assessments.cloud.updated": ActionText(
+        L("%(actor)s edited the government cloud %(object)s"), L("Edited")
+    ),
+    "assessments.cloud.edited": ActionText(
+        L("%(actor)s edited the government cloud %(object)s"), L("Edited")
+    ),
+    "assessments.cloud.archived": ActionText(
+        L("%(actor)s archived the government cloud %(object)s"), L("Archived")
+    ),
+    "assessments.cloud.unarchived": ActionText(
+        L("%(actor)s took the government cloud %(object)s out of the archive"),
+        L("Taken out of the archive"),
+    ),
+    "assessments.conflict.declared": ActionText(
+        L("%(actor)s declared a conflict of interest: %(object)s"), L("Declared")
+    ),
+    # campaigns
+    "assessments.campaign.created": ActionText(
+        L("%(actor)s created the campaign %(object)s"), L("Created")
+    ),
+    "assessments.campaign.updated": ActionText(
+        L("%(actor)s edited the campaign %(object)s"), L("Edited")
+    ),
+    "assessments.campaign.open": ActionText(
+        L("%(actor)s opened the campaign %(object)s"), L("Opened")
+    ),
+    "assessments.campaign.reviewing": ActionText(
+        L("%(actor)s moved the campaign %(object)s to review"), L("Moved to review")
+    ),
+    "assessments.campaign.closed": ActionText(
+        L("%(actor)s closed the campaign %(object)s"), L("Closed")
+    ),
+    # assessments
+    "assessments.assessment.created": ActionText(
+        L("%(actor)s added %(object)s to the campaign"), L("Added to the campaign")
+    ),
+    "assessments.assessment.submitted": ActionText(
+        L("%(actor)s submitted the self-assessment of %(object)s"), L("Self-assessment submitted")
+    ),
+    "assessments.assessment.review_started": ActionText(
+        L("%(actor)s started scoring %(object)s"), L("Scoring started")
+    ),
+    "assessments.assessment.scored": ActionText(
+        L("%(actor)s handed in the last scores of %(object)s: scoring is complete"),
+        L("Scoring complete"),
+    ),
+    "assessments.assessment.returned": ActionText(
+        L("%(actor)s returned the self-assessment of %(object)s"), L("Returned")
+    ),
+    "assessments.assessment.approved": ActionText(
+        L("%(actor)s approved the assessment of %(object)s"), L("Approved")
+    ),
+    "assessments.assessment.excluded": ActionText(
+        L("%(actor)s excluded %(object)s from the campaign"), L("Excluded")
+    ),
+    "assessments.assessment.included": ActionText(
+        L("%(actor)s brought %(object)s back into the campaign"), L("Brought back")
+    ),
+    "assessments.assessment.reincluded": ActionText(
+        L("%(actor)s brought %(object)s back into the campaign"), L("Brought back")
+    ),
+    "assessments.assessment.review_reopened": ActionText(
+        L("%(actor)s reopened the scoring of %(object)s"), L("Scoring reopened")
+    ),
+    "assessments.assessment.reopened": ActionText(
+        L("%(actor)s reopened the self-assessment of %(object)s"), L("Reopened")
+    ),
+    "assessments.assignment.created": ActionText(
+        L("%(actor)s assigned an assessor to %(object)s"), L("Assessor assigned")
+    ),
+    "assessments.assignment.submitted": ActionText(
+        L("%(actor)s handed in their scores for %(object)s"), L("Scores handed in")
+    ),
+    "assessments.assignment.removed": ActionText(
+        L("%(actor)s removed an assessor from %(object)s"), L("Assessor removed")
+    ),
+    "assessments.assignment.replaced": ActionText(
+        L("%(actor)s replaced an assessor of %(object)s"), L("Assessor replaced")
+    ),
+    "assessments.rating.settled": ActionText(
+        L("%(actor)s settled a disputed rating of %(object)s"), L("Settled")
+    ),
+    "assessments.evidence.uploaded": ActionText(
+        L("%(actor)s uploaded the evidence file %(object)s"), L("Uploaded")
+    ),
+    "assessments.evidence.deleted": ActionText(
+        L("%(actor)s deleted the evidence file %(object)s"), L("Deleted")
+    ),
+    "assessments.score_sheet.imported": ActionText(
+        L("%(actor)s imported a score sheet for %(object)s"), L("Imported")
+    ),
+    # catalogs
+    "indicators.framework.imported": ActionText(
+        L("%(actor)s imported the catalog %(object)s"), L("Imported")
+    ),
+    "indicators.framework.replaced": ActionText(
+        L("%(actor)s replaced the draft catalog %(object)s with a new file"),
+        L("Replaced by a new file"),
+    ),
+    "indicators.framework.drafted": ActionText(
+        L("%(actor)s started the new draft catalog %(object)s"), L("New draft")
+    ),
+    "indicators.framework.edited": ActionText(
+        L("%(actor)s edited the draft catalog %(object)s"), L("Edited")
+    ),
+    "indicators.framework.published": ActionText(
+        L("%(actor)s published the catalog %(object)s"), L("Published")
+    ),
+    "indicators.framework.retired": ActionText(
+        L("%(actor)s retired the catalog %(object)s"), L("Retired")
+    ),
+    # scoring
+    "reports.scoring_run.started": ActionText(
+        L("%(actor)s started scoring the campaign %(object)s"), L("Started")
+    ),
+    "reports.scoring_run.resumed": ActionText(
+        L("%(actor)s resumed scoring the campaign %(object)s"), L("Resumed")
+    ),
+    "reports.score.computed": ActionText(
+        L("%(actor)s computed the score of %(object)s"), L("Score computed")
+    ),
+    "reports.score.reinstated": ActionText(
+        L("%(actor)s reinstated an earlier score of %(object)s"), L("Reinstated")
+    ),
+    "reports.veto.recorded": ActionText(
+        L("%(actor)s recorded a veto against %(object)s"), L("Recorded")
+    ),
+    "reports.veto.withdrawn": ActionText(
+        L("%(actor)s withdrew a veto against %(object)s"), L("Withdrawn")
+    ),
+    # certified reports
+    "reports.report.issued": ActionText(
+        L("%(actor)s issued the report %(object)s"), L("Report issued")
+    ),
+    "reports.report.superseded": ActionText(
+        L("%(actor)s replaced the report %(object)s with a new issue"), L("Superseded")
+    ),
+    "reports.report.revoked": ActionText(
+        L("%(actor)s revoked the report %(object)s"), L("Revoked")
+    ),
+    "reports.report.rendered": ActionText(
+        L("The PDF of the report %(object)s was generated"), L("PDF generated")
+    ),
+    "reports.report.render_failed": ActionText(
+        L("The PDF of the report %(object)s could not be generated"), L("PDF failed")
+    ),
+    "reports.report.render_retried": ActionText(
+        L("%(actor)s generated the PDF of the report %(object)s again"), L("PDF generated again")
+    ),
+    # rankings and objections
+    "reports.ranking.created": ActionText(
+        L("%(actor)s started the draft list %(object)s"), L("Draft started")
+    ),
+    "reports.ranking.settings_changed": ActionText(
+        L("%(actor)s changed the settings of %(object)s"), L("Settings changed")
+    ),
+    "reports.ranking.adjusted": ActionText(
+        L("%(actor)s adjusted a place in %(object)s"), L("Adjusted")
+    ),
+    "reports.ranking.adjustment_withdrawn": ActionText(
+        L("%(actor)s withdrew an adjustment of %(object)s"), L("Adjustment withdrawn")
+    ),
+    "reports.ranking.published": ActionText(L("%(actor)s published %(object)s"), L("Published")),
+    "reports.objection.lodged": ActionText(
+        L("%(actor)s lodged the objection %(object)s"), L("Lodged")
+    ),
+    "reports.objection.answered": ActionText(
+        L("%(actor)s answered the objection %(object)s"), L("Objection answered")
+    ),
+    "reports.sweep.requeued": ActionText(
+        L("%(actor)s queued stuck reports and scoring runs again"), L("Stuck work queued again")
+    ),
+}
+
+# The Django admin site records ``<app>.<model>.admin_<verb>`` for every model it edits.
+ADMIN_VERBS: dict[str, ActionText] = {
+    "added": ActionText(L("%(actor)s added %(kind)s %(object)s in the admin site"), L("Added")),
+    "changed": ActionText(
+        L("%(actor)s changed %(kind)s %(object)s in the admin site"), L("Changed")
+    ),
+    "deleted": ActionText(
+        L("%(actor)s deleted %(kind)s %(object)s in the admin site"), L("Deleted")
+    ),
+}
+ADMIN_KIND = "admin"  # the filter's value for every admin-site action
+
+# Keys of ``changes`` that are bookkeeping, not a change a person reads.
+HIDDEN_KEYS = frozenset({"via", "message"})
+
+# Labels of keys that are not a field of the object (or are better said otherwise).
+FIELD_LABELS: dict[str, Promise] = {
+    "from": L("State"),
+    "state": L("State"),
+    "status": L("Status"),
+    "reason": L("Reason"),
+    "comment": L("Comment"),
+    "comments": L("Comments sent"),
+    "indicator": L("Indicator"),
+    "rating": L("Rating"),
+    "met": L("Met"),
+    "assessor": L("Assessor"),
+    "organisation": L("Organisation"),
+    "name": L("Name"),
+    "size": L("Size"),
+    "sha256": L("SHA-256"),
+    "content_sha256": L("SHA-256"),
+    "snapshot_sha256": L("SHA-256"),
+    "evidence_sha256": L("SHA-256"),
+    "inputs_sha256": L("SHA-256"),
+    "file": L("File"),
+    "campaign": L("Campaign"),
+    "cloud": L("Government cloud"),
+    "assessment": L("Assessment"),
+    "assignment": L("Assessor assignment"),
+    "framework": L("Catalog"),
+    "based_on": L("Based on"),
+    "year": L("Year"),
+    "role": L("Role"),
+    "kind": L("Kind"),
+    "division_code": L("Administrative-division code"),
+    "owner": L("Owner"),
+    "vendors": L("Vendors"),
+    "level": L("Level"),
+    "total": L("Total"),
+    "passed": L("Passed"),
+    "version": L("Version"),
+    "from_version": L("Previous version"),
+    "supersedes": L("Supersedes"),
+    "by": L("Replaced by"),
+    "number": L("Report number"),
+    "language": L("Language"),
+    "error": L("Error"),
+    "stuck": L("Stuck"),
+    "veto": L("Veto"),
+    "note": L("Note"),
+    "move": L("Move"),
+    "answer": L("Reply"),
+    "replaces": L("Earlier version"),
+    "ranking": L("Ranking"),
+    "run": L("Scoring run"),
+    "runs": L("Scoring runs"),
+    "assessments": L("Assessments"),
+    "reports": L("Reports"),
+    "report_numbers": L("Report numbers"),
+    "scoring_runs": L("Scoring runs"),
+    "saved": L("Ratings saved"),
+    "changed": L("Ratings changed"),
+    "quotas": L("Quotas"),
+    "min_level": L("Minimum level"),
+    "tie_break": L("Tie break"),
+    "public_form": L("Public form"),
+    "notice_starts_on": L("Public notice starts"),
+    "notice_ends_on": L("Public notice ends"),
+    "name_zh": L("Chinese name"),
+    "name_en": L("English name"),
+    "replacement": L("New assessor"),
+    "due_on": L("New deadline"),
+    "previous_due_on": L("Previous deadline"),
+    "excluded_reason": L("Reason for the exclusion"),
+    "running_campaigns": L("Campaigns under way"),
+    "created": L("Added"),
+}
+
+# Actions whose two-item lists are [before, after] pairs (the admin site's changes are too).
+PAIR_ACTIONS = frozenset(
+    {
+        "reports.ranking.settings_changed",
+        "reports.report.superseded",
+        "assessments.cloud.updated",
+        "assessments.cloud.edited",
+        "assessments.campaign.updated",
+    }
+)
+
+# Keys that mean something else in one action than in the rest.
+ACTION_FIELD_LABELS: dict[str, dict[str, Promise]] = {
+    "assessments.cloud.imported": {"created": L("Clouds added"), "changed": L("Clouds changed")},
+    "assessments.assignment.replaced": {"assessor": L("Assessor replaced")},
+    "assessments.assignment.removed": {"assessor": L("Assessor removed")},
+}
+PAIR_KEYS = frozenset({"state", "status"})
+
+# Longer values are cut on the page; the full value stays one click away.
+SHORT = 80
+HASH = re.compile(r"^[0-9a-f]{40,128}$")
+
+
+def _kind_of(code: str) -> str:
+    return code.rsplit(".", 1)[0]
+
+
+def is_admin_code(code: str) -> bool:
+    return code.rsplit(".", 1)[-1].startswith("admin_") and code.count(".") >= 2
+
+
+def _model(label: str) -> type[models.Model] | None:
+    if label.count(".") != 1:
+        return None
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def kind_label(kind: str) -> str:
+    """``assessments.assessment`` → "Assessment"; a model's verbose name, or the code itself."""
+    if kind in KINDS:
+        return str(KINDS[kind])
+    model = _model(kind)
+    if model is not None:
+        return str(model._meta.verbose_name)
+    return kind.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def _readable(code: str) -> str:
+    verb = code.rsplit(".", 1)[-1]
+    return verb.replace("admin_", "").replace("_", " ")
+
+
+def action_verb(code: str) -> str:
+    """The action within its kind, short: "Returned"."""
+    text = ACTIONS.get(code)
+    if text is not None:
+        return str(text.verb)
+    if is_admin_code(code):
+        admin = ADMIN_VERBS.get(code.rsplit(".admin_", 1)[-1])
+        if admin is not None:
+            return str(admin.verb)
+    return _readable(code).capitalize()
+
+
+def action_label(code: str) -> str:
+    """The action alone, without who or what: "Assessment: Returned"."""
+    if is_admin_code(code):
+        return _("%(kind)s: %(verb)s in the admin site") % {
+            "kind": kind_label(_kind_of(code)),
+            "verb": action_verb(code),
+        }
+    return _("%(kind)s: %(verb)s") % {"kind": kind_label(_kind_of(code)), "verb": action_verb(code)}
+
+
+def actor_text(event: AuditEvent) -> str:
+    return event.actor_label or _("The system")
+
+
+def object_text(event: AuditEvent) -> str:
+    return event.target_label or "—"
+
+
+def sentence(event: AuditEvent) -> str:
+    """The event in words: "admin returned the self-assessment of 宿迁政务云"."""
+    values = {"actor": actor_text(event), "object": object_text(event)}
+    text = ACTIONS.get(event.action)
+    if text is not None:
+        return str(text.sentence) % values
+    if is_admin_code(event.action):
+        admin = ADMIN_VERBS.get(event.action.rsplit(".admin_", 1)[-1])
+        if admin is not None:
+            kind = kind_label(_kind_of(event.action))
+            return str(admin.sentence) % {**values, "kind": kind[:1].lower() + kind[1:]}
+    # An unknown code still reads: "admin — Evidence file: uploaded again — 宿迁政务云".
+    return _("%(actor)s — %(kind)s: %(verb)s — %(object)s") % {
+        **values,
+        "kind": kind_label(_kind_of(event.action)),
+        "verb": _readable(event.action),
+    }
+
+
+def known_codes() -> list[str]:
+    return list(ACTIONS)
+
+
+def action_groups() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The filter's choices: (kind value, kind label, [(code, verb)]) by kind, in the order of
+    the registry, then one group for the admin site."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code in ACTIONS:
+        groups.setdefault(_kind_of(code), []).append((code, action_verb(code)))
+    result = [(kind + ".", kind_label(kind), codes) for kind, codes in groups.items()]
+    result.append((ADMIN_KIND, _("Admin site"), []))
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Changes, as before → after
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str  # as shown, cut if long
+    full: str  # the whole value
+
+    @property
+    def truncated(self) -> bool:
+        return self.text != self.full
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    label: str
+    before: Value | None  # None: the event records a value, not a change
+    after: Value
+
+    def as_text(self) -> str:
+        if self.before is None:
+            return f"{self.label}: {self.after.full}"
+        return f"{self.label}: {self.before.full} → {self.after.full}"
+
+
+def _state_field(model: type[models.Model] | None, key: str) -> models.Field[Any, Any] | None:
+    if model is None:
+        return None
+    names = [key] if key in ("state", "status") else ["state", "status"]
+    for name in names:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - FieldDoesNotExist: try the next name
+            continue
+        if isinstance(field, models.Field) and field.choices:
+            return field
+    return None
+
+
+def _plain(value: Any, *, key: str = "", model: type[models.Model] | None = None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if key in ("from", "to", "state", "status") and isinstance(value, str):
+        field = _state_field(model, key)
+        if field is not None:
+            return str(dict(field.flatchoices).get(value, value))
+        return value
+    if key == "language" and isinstance(value, str):
+        return str(dict(settings.LANGUAGES).get(value, value))
+    if key == "size" and isinstance(value, int):
+        return str(filesizeformat(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) if value else "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items()) if value else "—"
+    return str(value)
+
+
+def _value(value: Any, *, key: str = "", model: type[models.Model] | None = None) -> Value:
+    full = _plain(value, key=key, model=model)
+    if HASH.match(full):
+        return Value(full[:12] + "…", full)
+    if len(full) > SHORT:
+        return Value(full[: SHORT - 1] + "…", full)
+    return Value(full, full)
+
+
+def _label(key: str, model: type[models.Model] | None, action: str = "") -> str:
+    special = ACTION_FIELD_LABELS.get(action, {})
+    if key in special:
+        return str(special[key])
+    if key in FIELD_LABELS:
+        return str(FIELD_LABELS[key])
+    if model is not None:
+        try:
+            field = model._meta.get_field(key)
+        except Exception:  # noqa: BLE001 - FieldDoesNotExist: not a field of the object
+            field = None
+        if field is not None and hasattr(field, "verbose_name"):
+            return str(field.verbose_name).capitalize()
+    return key.replace("_", " ").capitalize()
+
+
+def change_rows(event: AuditEvent) -> list[ChangeRow]:
+    """``event.changes`` for people: one row per change, labelled, with readable values.
+
+    Understands the shapes the portal records: ``{"from": a, "to": b}`` (a state change),
+    ``{"before": {...}, "after": {...}}``, ``{"field": [before, after]}`` (admin-site edits and
+    the actions in ``PAIR_ACTIONS``), and plain ``{"field": value}``."""
+    changes = event.changes if isinstance(event.changes, dict) else {"value": event.changes}
+    model = _model(event.target_type)
+    pairs = event.action in PAIR_ACTIONS or event.action.endswith(".admin_changed")
+    rows: list[ChangeRow] = []
+    if "from" in changes or "to" in changes:
+        rows.append(
+            ChangeRow(
+                str(FIELD_LABELS["from"]),
+                _value(changes.get("from"), key="from", model=model),
+                _value(changes.get("to"), key="to", model=model),
+            )
+        )
+    before, after = changes.get("before"), changes.get("after")
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in dict.fromkeys([*before, *after]):
+            rows.append(
+                ChangeRow(
+                    _label(key, model),
+                    _value(before.get(key), key=key, model=model),
+                    _value(after.get(key), key=key, model=model),
+                )
+            )
+    for key, value in changes.items():
+        if key in HIDDEN_KEYS or key in ("from", "to"):
+            continue
+        if key in ("before", "after") and isinstance(before, dict) and isinstance(after, dict):
+            continue
+        label = _label(key, model, event.action)
+        if isinstance(value, list) and len(value) == 2 and (pairs or key in PAIR_KEYS):
+            rows.append(
+                ChangeRow(
+                    label,
+                    _value(value[0], key=key, model=model),
+                    _value(value[1], key=key, model=model),
+                )
+            )
+        else:
+            rows.append(ChangeRow(label, None, _value(value, key=key, model=model)))
+    return rows
+
+
+def changes_text(event: AuditEvent) -> str:
+    """The change on one line per field, for exports."""
+    return "\n".join(row.as_text() for row in change_rows(event))
+
+
+def utc_text(at: datetime.datetime) -> str:
+    return at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Described:
+    """An event as pages show it."""
+
+    event: AuditEvent
+    sentence: str
+    action_label: str
+    changes: list[ChangeRow]
+
+
+def described(events: list[AuditEvent]) -> list[Described]:
+    return [
+        Described(
+            event=e,
+            sentence=sentence(e),
+            action_label=action_label(e.action),
+            changes=change_rows(e),
+        )
+        for e in events
+    ]
