@@ -35,6 +35,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
@@ -58,9 +59,12 @@ ROLES: tuple[str, ...] = (ADMIN, ASSESSOR, VENDOR, OWNER, AUDITOR)
 
 # Object states read by the rules (the values of the apps' ``State`` choices).
 CAMPAIGN_DRAFT, CAMPAIGN_OPEN = "draft", "open"
+CAMPAIGN_REVIEWING, CAMPAIGN_CLOSED = "reviewing", "closed"
 ASSESSMENT_DRAFT, ASSESSMENT_RETURNED = "draft", "returned"
 ASSESSMENT_SUBMITTED, ASSESSMENT_IN_REVIEW = "submitted", "in_review"
 ASSESSMENT_SCORED, ASSESSMENT_APPROVED = "scored", "approved"
+ASSESSMENT_EXCLUDED = "excluded"
+REPORT_IN_FORCE = "issued"  # ``reports.certified``'s status of a report in force
 ASSIGNMENT_SCORING = "scoring"
 FRAMEWORK_DRAFT = "draft"
 
@@ -77,6 +81,7 @@ class Action(enum.StrEnum):
     CATALOG_VIEW = "catalog.view"
     CATALOG_VIEW_DRAFTS = "catalog.view_drafts"
     CATALOG_MANAGE = "catalog.manage"
+    CLOUD_VIEW = "cloud.view"
     CLOUD_MANAGE = "cloud.manage"
     CONFLICT_DECLARE = "conflict.declare"
     CAMPAIGN_VIEW = "campaign.view"
@@ -92,6 +97,7 @@ class Action(enum.StrEnum):
     EVIDENCE_UPLOAD = "evidence.upload"
     EVIDENCE_DELETE = "evidence.delete"
     ASSIGNMENT_CREATE = "assignment.create"
+    ASSIGNMENT_REPLACE = "assignment.replace"
     SCORING_VIEW = "scoring.view"
     RATING_SAVE = "rating.save"
     ASSIGNMENT_SUBMIT = "assignment.submit"
@@ -100,6 +106,9 @@ class Action(enum.StrEnum):
     ASSESSMENT_SETTLE = "assessment.settle"
     ASSESSMENT_RETURN = "assessment.return"
     ASSESSMENT_APPROVE = "assessment.approve"
+    ASSESSMENT_REOPEN = "assessment.reopen"
+    ASSESSMENT_EXCLUDE = "assessment.exclude"
+    ASSESSMENT_INCLUDE = "assessment.include"
     SCORE_VIEW = "score.view"
     VETO_MANAGE = "veto.manage"
     CAMPAIGN_SCORE = "campaign.score"
@@ -112,6 +121,7 @@ class Action(enum.StrEnum):
     OBJECTION_ANSWER = "objection.answer"
     RANKING_PUBLIC_VIEW = "ranking.public_view"
     REPORT_VERIFY = "report.verify"
+    NOTIFICATION_VIEW = "notification.view"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -165,17 +175,27 @@ OWNER_OF_CLOUD = Relation(
     "the owner of the assessment's cloud",
     lambda user, obj: _org(user) is not None and _assessment_of(obj).cloud.owner_id == _org(user),
 )
+# Only current assignments count: a removed (or replaced) assessor no longer opens or rates it.
 ASSIGNED = Relation(
     "assigned",
-    "an assessor assigned to the assessment",
-    lambda user, obj: _assessment_of(obj).assignments.filter(assessor_id=user.pk).exists(),
+    "an assessor assigned to the assessment (not removed)",
+    lambda user, obj: (
+        _assessment_of(obj)
+        .assignments.filter(assessor_id=user.pk, removed_at__isnull=True)
+        .exists()
+    ),
 )
 OWN_ASSIGNMENT = Relation(
     "own_assignment",
-    "the assessor of this assignment",
-    lambda user, assignment: assignment.assessor_id == user.pk,
+    "the assessor of this assignment, while it is current",
+    lambda user, assignment: assignment.assessor_id == user.pk and assignment.removed_at is None,
 )
 SELF = Relation("self", "the user concerned", lambda user, other: other.pk == user.pk)
+RECIPIENT = Relation(
+    "recipient",
+    "the notification's recipient",
+    lambda user, notification: notification.recipient_id == user.pk,
+)
 # What vendors, owners and assessors see of an assessment: nothing while its campaign is a draft.
 VENDOR_VISIBLE = Relation(
     "vendor_of_cloud",
@@ -212,21 +232,61 @@ def _state_in(*states: str) -> Callable[[Any], bool]:
     return lambda obj: _assessment_of(obj).state in states
 
 
+def _vendor_window_open(obj: Any) -> bool:
+    assessment = _assessment_of(obj)
+    state = assessment.campaign.state
+    return state == CAMPAIGN_OPEN or (
+        state == CAMPAIGN_REVIEWING and timezone.localdate() <= assessment.due_on
+    )
+
+
+def _vendor_window_refusal(obj: Any) -> str | Promise:
+    assessment = _assessment_of(obj)
+    if assessment.campaign.state not in (CAMPAIGN_OPEN, CAMPAIGN_REVIEWING):
+        return _("The campaign is not open for self-assessments.")
+    return _(
+        "The deadline for the self-assessment (%(date)s) has passed. The evaluation office can "
+        "reopen it with a new deadline."
+    ) % {"date": assessment.due_on.isoformat()}
+
+
+# The vendor's window. While the campaign is open, the office still takes self-assessments
+# (late ones are flagged overdue on the cockpit). Once the review has started, a draft or
+# returned self-assessment stays editable only until its own deadline (``Assessment.due_on``:
+# the campaign's closing day, or the new deadline given when it was returned or reopened): a
+# review started early locks nobody, and a vendor past the deadline waits for the office to
+# reopen the self-assessment (``assessment.reopen``), which says so instead of a silent lock.
 CAMPAIGN_OPEN_FOR_VENDORS = Condition(
-    "the campaign is open",
-    lambda obj: _assessment_of(obj).campaign.state == CAMPAIGN_OPEN,
-    lambda obj: _("The campaign is not open for self-assessments."),
+    "the campaign is open; or it is in review and the self-assessment's deadline has not "
+    "passed (it was returned or reopened with a new one)",
+    _vendor_window_open,
+    _vendor_window_refusal,
 )
+
+
+def _excluded_or(message: Callable[[Any], str | Promise]) -> Callable[[Any], str | Promise]:
+    def refusal(obj: Any) -> str | Promise:
+        if _assessment_of(obj).state == ASSESSMENT_EXCLUDED:
+            return _("The assessment is excluded from the campaign.")
+        return message(obj)
+
+    return refusal
+
+
 ANSWERS_EDITABLE = Condition(
     "the self-assessment is a draft or returned",
     _state_in(ASSESSMENT_DRAFT, ASSESSMENT_RETURNED),
-    lambda obj: _("The self-assessment was submitted; it can change only if it is returned."),
+    _excluded_or(
+        lambda obj: _("The self-assessment was submitted; it can change only if it is returned.")
+    ),
 )
 EVIDENCE_ADDABLE = Condition(
     "the self-assessment is a draft or returned",
     _state_in(ASSESSMENT_DRAFT, ASSESSMENT_RETURNED),
-    lambda obj: _(
-        "The self-assessment was submitted; evidence can be added only if it is returned."
+    _excluded_or(
+        lambda obj: _(
+            "The self-assessment was submitted; evidence can be added only if it is returned."
+        )
     ),
 )
 NEVER_SUBMITTED = Condition(
@@ -243,7 +303,7 @@ NEVER_SUBMITTED = Condition(
 OPEN_FOR_SCORING = Condition(
     "the assessment is submitted or in review",
     _state_in(ASSESSMENT_SUBMITTED, ASSESSMENT_IN_REVIEW),
-    lambda obj: _("This assessment is not open for scoring now."),
+    _excluded_or(lambda obj: _("This assessment is not open for scoring now.")),
 )
 STILL_SCORING = Condition(
     "the assessor has not submitted their scores",
@@ -275,15 +335,82 @@ NOT_APPROVED = Condition(
     lambda obj: _assessment_of(obj).state != ASSESSMENT_APPROVED,
     lambda obj: _("Approved assessments are read-only."),
 )
+NOT_EXCLUDED = Condition(
+    "the assessment is not excluded",
+    lambda obj: _assessment_of(obj).state != ASSESSMENT_EXCLUDED,
+    lambda obj: _("The cloud is excluded from the campaign: re-include it first."),
+)
 APPROVED = Condition(
     "the assessment is approved",
     _state_in(ASSESSMENT_APPROVED),
     lambda obj: _("Only an approved assessment gets a report."),
 )
+CAMPAIGN_NOT_CLOSED = Condition(
+    "the campaign is not closed",
+    lambda obj: _assessment_of(obj).campaign.state != CAMPAIGN_CLOSED,
+    lambda obj: _("The campaign is closed; nothing in it changes any more."),
+)
+ASSESSORS_CHANGEABLE = Condition(
+    "the assessment is neither approved nor excluded",
+    lambda obj: _assessment_of(obj).state not in (ASSESSMENT_APPROVED, ASSESSMENT_EXCLUDED),
+    lambda obj: (
+        _("Approved assessments are read-only.")
+        if _assessment_of(obj).state == ASSESSMENT_APPROVED
+        else _("The assessment is excluded from the campaign; re-include it first.")
+    ),
+)
+ASSIGNMENT_CURRENT = Condition(
+    "the assignment is current",
+    lambda obj: getattr(obj, "removed_at", None) is None,
+    lambda obj: _("This assessor was already removed."),
+)
+REOPENABLE = Condition(
+    "the self-assessment is a draft or returned, in an open or reviewing campaign",
+    lambda obj: (
+        _assessment_of(obj).state in (ASSESSMENT_DRAFT, ASSESSMENT_RETURNED)
+        and _assessment_of(obj).campaign.state in (CAMPAIGN_OPEN, CAMPAIGN_REVIEWING)
+    ),
+    lambda obj: (
+        _("Only a draft or returned self-assessment can be reopened.")
+        if _assessment_of(obj).state not in (ASSESSMENT_DRAFT, ASSESSMENT_RETURNED)
+        else _("Self-assessments are reopened only while the campaign is open or in review.")
+    ),
+)
+
+
+def _has_report_in_force(assessment: Any) -> bool:
+    # The reverse relation of ``reports.certified.Report.assessment``, read by name: the policy
+    # imports no model of the apps above it.
+    return bool(assessment.certified_reports.filter(status=REPORT_IN_FORCE).exists())
+
+
+EXCLUDABLE = Condition(
+    "the assessment is not excluded yet and has no certified report in force",
+    lambda obj: (
+        _assessment_of(obj).state != ASSESSMENT_EXCLUDED
+        and not (
+            _assessment_of(obj).state == ASSESSMENT_APPROVED
+            and _has_report_in_force(_assessment_of(obj))
+        )
+    ),
+    lambda obj: (
+        _("The assessment is already excluded.")
+        if _assessment_of(obj).state == ASSESSMENT_EXCLUDED
+        else _(
+            "A certified report of this assessment is in force. Revoke the report first; "
+            "then the assessment can be excluded."
+        )
+    ),
+)
+EXCLUDED = Condition(
+    "the assessment is excluded",
+    _state_in(ASSESSMENT_EXCLUDED),
+    lambda obj: _("Only an excluded assessment can be re-included."),
+)
 TAKING_CLOUDS = Condition(
-    "the campaign is a draft or open",
-    lambda campaign: campaign.state in (CAMPAIGN_DRAFT, CAMPAIGN_OPEN),
-    lambda campaign: _("Clouds can be added only before the review starts."),
+    "the campaign is not closed",
+    lambda campaign: campaign.state in (CAMPAIGN_DRAFT, CAMPAIGN_OPEN, CAMPAIGN_REVIEWING),
+    lambda campaign: _("Clouds cannot be added to a closed campaign."),
 )
 
 
@@ -347,7 +474,17 @@ RULES: dict[Action, Rule] = {
             _only(ADMIN),
             system=True,
         ),
-        Rule(Action.CLOUD_MANAGE, "Register government clouds", _only(ADMIN), system=True),
+        Rule(
+            Action.CLOUD_VIEW,
+            "Read the register of government clouds and each cloud's campaigns",
+            _only(ADMIN, AUDITOR),
+        ),
+        Rule(
+            Action.CLOUD_MANAGE,
+            "Register, edit, archive, unarchive and import government clouds",
+            _only(ADMIN),
+            system=True,
+        ),
         Rule(
             Action.CONFLICT_DECLARE,
             "Declare an assessor's conflict of interest",
@@ -422,7 +559,21 @@ RULES: dict[Action, Rule] = {
         Rule(
             Action.ASSIGNMENT_CREATE,
             "Assign an assessor",
-            _only(ADMIN, grant=Grant(conditions=(BEFORE_SCORED,))),
+            _only(
+                ADMIN,
+                grant=Grant(conditions=(BEFORE_SCORED, ASSESSORS_CHANGEABLE, CAMPAIGN_NOT_CLOSED)),
+            ),
+        ),
+        Rule(
+            Action.ASSIGNMENT_REPLACE,
+            "Replace or remove an assessor (the object is the assignment or its assessment); "
+            "the ratings stay in the record but no longer count",
+            _only(
+                ADMIN,
+                grant=Grant(
+                    conditions=(CAMPAIGN_NOT_CLOSED, ASSESSORS_CHANGEABLE, ASSIGNMENT_CURRENT)
+                ),
+            ),
         ),
         Rule(
             Action.SCORING_VIEW,
@@ -464,6 +615,22 @@ RULES: dict[Action, Rule] = {
             _only(ADMIN, grant=Grant(conditions=(SCORED,))),
         ),
         Rule(
+            Action.ASSESSMENT_REOPEN,
+            "Reopen a draft or returned self-assessment for the vendor with a new deadline",
+            _only(ADMIN, grant=Grant(conditions=(REOPENABLE,))),
+        ),
+        Rule(
+            Action.ASSESSMENT_EXCLUDE,
+            "Exclude a cloud from its campaign, with a reason (never scored, ranked or "
+            "reported; an approved one only once its certified report is revoked)",
+            _only(ADMIN, grant=Grant(conditions=(CAMPAIGN_NOT_CLOSED, EXCLUDABLE))),
+        ),
+        Rule(
+            Action.ASSESSMENT_INCLUDE,
+            "Re-include an excluded cloud in its campaign",
+            _only(ADMIN, grant=Grant(conditions=(CAMPAIGN_NOT_CLOSED, EXCLUDED))),
+        ),
+        Rule(
             Action.SCORE_VIEW,
             "Read an assessment's score",
             {
@@ -476,7 +643,7 @@ RULES: dict[Action, Rule] = {
         Rule(
             Action.VETO_MANAGE,
             "Record or withdraw a veto (一票否决)",
-            _only(ADMIN, grant=Grant(conditions=(NOT_APPROVED,))),
+            _only(ADMIN, grant=Grant(conditions=(NOT_APPROVED, NOT_EXCLUDED))),
         ),
         Rule(Action.CAMPAIGN_SCORE, "Score a whole campaign", _only(ADMIN), system=True),
         Rule(
@@ -522,6 +689,11 @@ RULES: dict[Action, Rule] = {
             "Verify a certified report by its code",
             _only(*EVERYONE),
             public=True,
+        ),
+        Rule(
+            Action.NOTIFICATION_VIEW,
+            "Read one's notifications and mark them read",
+            _only(*EVERYONE, grant=Grant(RECIPIENT)),
         ),
     ]
 }
@@ -645,7 +817,11 @@ def _assessment_filter(user: User, prefix: str) -> Scope:
     not_draft = ~Q(**{f"{prefix}campaign__state": CAMPAIGN_DRAFT})
     org = _org(user)
     if grant.relation is ASSIGNED_VISIBLE:
-        return Scope(not_draft & Q(**{f"{prefix}assignments__assessor": user.pk}), "assigned")
+        # One Q: the assessor and "not removed" are read from the same assignment row.
+        current = Q(
+            **{f"{prefix}assignments__assessor": user.pk, f"{prefix}assignments__removed_at": None}
+        )
+        return Scope(not_draft & current, "assigned")
     if org is None:
         return _NONE
     if grant.relation is VENDOR_VISIBLE:
@@ -710,6 +886,21 @@ def objection_assessment_scope(user: User) -> Scope:
     if org is None:
         return _NONE
     return Scope(Q(cloud__owner=org), "owner_of_cloud")
+
+
+def score_scope(user: User) -> Scope:
+    """The assessments whose score and level ``user`` may read (``score.view``), as one filter
+    for lists: all for admins, the assigned ones for assessors, and for vendors and owners their
+    clouds' once approved."""
+    if not has_role_for(user, Action.SCORE_VIEW):
+        return _NONE
+    grant = RULES[Action.SCORE_VIEW].grants[user.role]
+    if grant.relation is None:
+        return _ALL
+    seen = _assessment_filter(user, "")
+    if grant.relation in (VENDOR_APPROVED, OWNER_APPROVED) and not seen.is_empty:
+        return Scope(seen.q & Q(state=ASSESSMENT_APPROVED), seen.relation)
+    return seen
 
 
 def is_staff_role(role: str) -> bool:

@@ -53,7 +53,9 @@ def assignment_for(*, user: User, assessment: Assessment) -> Assignment | None:
     scores)."""
     if not policy.has_role_for(user, Action.RATING_SAVE):
         return None
-    return Assignment.objects.filter(assessment=assessment, assessor=user).first()
+    return Assignment.objects.filter(
+        assessment=assessment, assessor=user, removed_at__isnull=True
+    ).first()
 
 
 def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
@@ -218,12 +220,13 @@ def consolidate(
 
 
 def consolidated_ratings(*, assessment: Assessment) -> dict[int, Consolidated]:
-    """Indicator id → consolidated rating, from submitted and in-progress assignments alike."""
+    """Indicator id → consolidated rating, from submitted and in-progress assignments alike;
+    the ratings of removed (or replaced) assessors do not count."""
     indicators = indicators_of(assessment=assessment)
     by_indicator: dict[int, list[Rating]] = {i.pk: [] for i in indicators}
-    for rating in Rating.objects.filter(assignment__assessment=assessment).order_by(
-        "assignment__assigned_at", "assignment_id"
-    ):
+    for rating in Rating.objects.filter(
+        assignment__assessment=assessment, assignment__removed_at__isnull=True
+    ).order_by("assignment__assigned_at", "assignment_id"):
         by_indicator.setdefault(rating.indicator_id, []).append(rating)
     settlements = {s.indicator_id: s for s in Settlement.objects.filter(assessment=assessment)}
     return {
@@ -282,7 +285,12 @@ def assessments_with_assignments(*, campaign: Campaign) -> QuerySet[Assessment]:
     return (
         campaign.assessments.select_related("cloud", "cloud__owner")
         .prefetch_related(
-            Prefetch("assignments", queryset=Assignment.objects.select_related("assessor"))
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.filter(removed_at__isnull=True).select_related(
+                    "assessor"
+                ),
+            )
         )
         .annotate(
             answered=Count("answers", filter=~Q(answers__explanation=""), distinct=True),
@@ -361,7 +369,9 @@ def campaign_heatmap(*, campaign: Campaign) -> Heatmap:
     )
     assessments = list(
         campaign.assessments.select_related("cloud", "cloud__owner")
-        .annotate(assessor_count=Count("assignments"))
+        .annotate(
+            assessor_count=Count("assignments", filter=Q(assignments__removed_at__isnull=True))
+        )
         .order_by("cloud__owner__division_code", "cloud__name")
     )
     answers = {
@@ -385,7 +395,9 @@ def campaign_heatmap(*, campaign: Campaign) -> Heatmap:
     }
     rated = {
         (a, i): n
-        for a, i, n in Rating.objects.filter(assignment__assessment__campaign=campaign)
+        for a, i, n in Rating.objects.filter(
+            assignment__assessment__campaign=campaign, assignment__removed_at__isnull=True
+        )
         .filter(Q(rating__isnull=False) | Q(met__isnull=False))
         .values_list("assignment__assessment_id", "indicator_id")
         .annotate(n=Count("id"))
@@ -411,17 +423,17 @@ def campaign_heatmap(*, campaign: Campaign) -> Heatmap:
 
 
 def campaign_overdue(*, campaign: Campaign, today: datetime.date) -> list[tuple[Assessment, int]]:
-    """Assessments still with the vendor (draft or returned) after the window closed, with the
-    number of days they are overdue, most overdue first (they all share one window)."""
-    if today <= campaign.closes_on:
-        return []
-    days = (today - campaign.closes_on).days
-    return [
-        (assessment, days)
-        for assessment in campaign.assessments.filter(
-            state__in=[Assessment.State.DRAFT, Assessment.State.RETURNED]
-        ).select_related("cloud", "cloud__owner")
-    ]
+    """Assessments still with the vendor (draft or returned) after their deadline (the window's
+    close, or the new deadline they were given), with the number of days they are overdue, most
+    overdue first."""
+    found = []
+    for assessment in campaign.assessments.filter(
+        state__in=[Assessment.State.DRAFT, Assessment.State.RETURNED]
+    ).select_related("campaign", "cloud", "cloud__owner"):
+        if assessment.due_on < today:
+            found.append((assessment, (today - assessment.due_on).days))
+    found.sort(key=lambda pair: -pair[1])
+    return found
 
 
 def assessors_with_conflicts(*, cloud: Cloud) -> list[tuple[User, list[str]]]:
@@ -438,6 +450,7 @@ def assessors_with_conflicts(*, cloud: Cloud) -> list[tuple[User, list[str]]]:
 def clouds_not_in_campaign(*, campaign: Campaign) -> QuerySet[Cloud]:
     return (
         Cloud.objects.exclude(assessments__campaign=campaign)
+        .filter(archived_at__isnull=True)
         .select_related("owner")
         .order_by("owner__division_code", "name")
     )
@@ -455,9 +468,13 @@ class ReviewRow:
 
 
 def assessment_review_rows(*, assessment: Assessment) -> tuple[list[Assignment], list[ReviewRow]]:
-    """The assignments and, per indicator, every assessor's rating, the vendor's answer, the
+    """The assignments (current ones first, then removed ones, whose ratings are shown but no
+    longer count) and, per indicator, every assessor's rating, the vendor's answer, the
     consolidated rating and any settlement: a fixed number of queries."""
-    assignments = list(assessment.assignments.select_related("assessor"))
+    assignments = sorted(
+        assessment.assignments.select_related("assessor", "removed_by", "replaced_by__assessor"),
+        key=lambda a: a.removed_at is not None,
+    )
     ratings = {
         (r.assignment_id, r.indicator_id): r
         for r in Rating.objects.filter(assignment__assessment=assessment)
@@ -486,3 +503,332 @@ def review_comments_pending(*, assessment: Assessment) -> QuerySet[ReviewComment
     return ReviewComment.objects.filter(
         assessment=assessment, returned_at__isnull=True
     ).select_related("author", "indicator")
+
+
+# ----------------------------------------------------------------------------------------------
+# Campaign operations: closing, exclusions, and what can happen next to an assessment
+
+
+def state_before_exclusion(*, assessment: Assessment) -> str:
+    """The state an excluded assessment was excluded from (its latest exclusion in the audit
+    trail); without that record, a draft, or submitted if it was ever submitted."""
+    from audit.models import AuditEvent
+
+    event = (
+        AuditEvent.objects.filter(
+            action="assessments.assessment.excluded",
+            target_type=Assessment._meta.label_lower,
+            target_id=str(assessment.pk),
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    state = (event.changes or {}).get("from") if event is not None else None
+    if state in Assessment.State.values and state != Assessment.State.EXCLUDED:
+        return str(state)
+    return Assessment.State.SUBMITTED if assessment.submitted_at else Assessment.State.DRAFT
+
+
+@dataclass
+class Unfinished:
+    """An assessment that keeps its campaign from closing, and what it still lacks."""
+
+    assessment: Assessment
+    missing: str
+
+
+def _what_is_missing(assessment: Assessment, current: list[Assignment]) -> str:
+    from django.utils.translation import gettext as _
+
+    state = assessment.state
+    if state == Assessment.State.DRAFT:
+        return _("The vendor has not submitted the self-assessment (due %(date)s).") % {
+            "date": assessment.due_on.isoformat()
+        }
+    if state == Assessment.State.RETURNED:
+        return _("Returned to the vendor and not resubmitted (due %(date)s).") % {
+            "date": assessment.due_on.isoformat()
+        }
+    if not current:
+        return _("No assessor is assigned.")
+    submitted = sum(1 for a in current if a.state == Assignment.State.SUBMITTED)
+    if state in (Assessment.State.SUBMITTED, Assessment.State.IN_REVIEW):
+        return _("%(done)s of %(total)s assessors have submitted their scores.") % {
+            "done": submitted,
+            "total": len(current),
+        }
+    return _("Scored; waiting for the office's approval.")
+
+
+def campaign_unfinished(*, campaign: Campaign) -> list[Unfinished]:
+    """The assessments neither approved nor excluded, by cloud, each with what it lacks: a
+    campaign closes only once there are none. Two queries."""
+    assessments = (
+        campaign.assessments.exclude(
+            state__in=[Assessment.State.APPROVED, Assessment.State.EXCLUDED]
+        )
+        .select_related("campaign", "cloud", "cloud__owner")
+        .prefetch_related(
+            Prefetch("assignments", queryset=Assignment.objects.filter(removed_at__isnull=True))
+        )
+        .order_by("cloud__owner__division_code", "cloud__name")
+    )
+    return [Unfinished(a, _what_is_missing(a, list(a.assignments.all()))) for a in assessments]
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """Something a user might do next with an assessment: allowed, or why not."""
+
+    key: str
+    label: str
+    allowed: bool
+    reason: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class NextActions:
+    """What the assessment page says can happen next, for one user."""
+
+    summary: str
+    actions: list[NextAction]
+    # A banner for the vendor: why the self-assessment was returned or reopened, and until when.
+    notice: str = ""
+    excluded: bool = False
+
+
+def _latest_reason(assessment: Assessment) -> str:
+    comment = (
+        ReviewComment.objects.filter(
+            assessment=assessment, indicator__isnull=True, returned_at__isnull=False
+        )
+        .order_by("-returned_at", "-id")
+        .first()
+    )
+    return comment.text if comment is not None else ""
+
+
+def _summary(assessment: Assessment) -> str:
+    from django.utils.translation import gettext as _
+
+    return {
+        Assessment.State.DRAFT: _(
+            "The vendor fills in the self-assessment and submits it by %(date)s."
+        ),
+        Assessment.State.RETURNED: _(
+            "Returned to the vendor, who corrects and resubmits it by %(date)s."
+        ),
+        Assessment.State.SUBMITTED: _("Submitted; the assessors rate it next."),
+        Assessment.State.IN_REVIEW: _(
+            "The assessors are rating it; when all have submitted it is scored."
+        ),
+        Assessment.State.SCORED: _(
+            "Scored; the evaluation office settles disagreements and approves it."
+        ),
+        Assessment.State.APPROVED: _("Approved: it no longer changes."),
+        Assessment.State.EXCLUDED: _(
+            "Excluded from the campaign: it is not scored, ranked or reported."
+        ),
+    }[Assessment.State(assessment.state)] % {"date": assessment.due_on.isoformat()}
+
+
+def _decide(user: User, action: Action, obj: object) -> tuple[bool, str]:
+    decision = policy.decide(user, action, obj)
+    return decision.allowed, decision.message
+
+
+def next_actions(*, user: User, assessment: Assessment) -> NextActions:
+    """The actions the assessment's page offers ``user`` (admin, vendor, assessor) with, for
+    each, whether it is allowed now and why not, from ``accounts.policy`` and the state rules.
+    Owners and others get the summary only."""
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    actions: list[NextAction] = []
+    pk = assessment.pk
+    role = user.role
+    notice = ""
+    if role == User.Role.ADMIN:
+        review = reverse("assessments:assessment_review", args=[pk])
+        allowed, reason = _decide(user, Action.ASSESSMENT_APPROVE, assessment)
+        if allowed:
+            unsettled = unsettled_disagreements(assessment=assessment)
+            if unsettled:
+                allowed = False
+                reason = _("%(n)s disagreements between assessors are not settled yet.") % {
+                    "n": len(unsettled)
+                }
+        actions.append(NextAction("approve", _("Approve"), allowed, reason, review))
+        allowed, reason = _decide(user, Action.ASSESSMENT_RETURN, assessment)
+        actions.append(
+            NextAction("return", _("Return to the vendor"), allowed, reason, review + "#return")
+        )
+        allowed, reason = _decide(user, Action.ASSESSMENT_REOPEN, assessment)
+        actions.append(
+            NextAction(
+                "reopen",
+                _("Reopen the self-assessment"),
+                allowed,
+                reason,
+                reverse("assessments:assessment_reopen", args=[pk]),
+            )
+        )
+        assessors = reverse("assessments:assessment_assessors", args=[pk])
+        allowed, reason = _decide(user, Action.ASSIGNMENT_CREATE, assessment)
+        if allowed:
+            current = assessment.assignments.filter(removed_at__isnull=True).count()
+            if current >= assessment.campaign.assessors_per_assessment:
+                allowed = False
+                reason = _("The cloud has the campaign's number of assessors.")
+        actions.append(NextAction("assign", _("Assign an assessor"), allowed, reason, assessors))
+        allowed, reason = _decide(user, Action.ASSIGNMENT_REPLACE, assessment)
+        if allowed and not assessment.assignments.filter(removed_at__isnull=True).exists():
+            allowed, reason = False, _("No assessor is assigned.")
+        actions.append(
+            NextAction("replace", _("Replace or remove an assessor"), allowed, reason, assessors)
+        )
+        if assessment.state == Assessment.State.EXCLUDED:
+            allowed, reason = _decide(user, Action.ASSESSMENT_INCLUDE, assessment)
+            actions.append(
+                NextAction(
+                    "include",
+                    _("Re-include in the campaign"),
+                    allowed,
+                    reason,
+                    reverse("assessments:assessment_exclude", args=[pk]),
+                )
+            )
+        else:
+            allowed, reason = _decide(user, Action.ASSESSMENT_EXCLUDE, assessment)
+            actions.append(
+                NextAction(
+                    "exclude",
+                    _("Exclude from the campaign"),
+                    allowed,
+                    reason,
+                    reverse("assessments:assessment_exclude", args=[pk]),
+                )
+            )
+    elif policy.can(user, Action.ASSESSMENT_SUBMIT, assessment):  # the cloud's vendor
+        detail = reverse("assessments:detail", args=[pk])
+        allowed, reason = _decide(user, Action.ASSESSMENT_ANSWER, assessment)
+        actions.append(NextAction("answer", _("Fill in the self-assessment"), allowed, reason))
+        if allowed:
+            missing = len(answers_missing(assessment=assessment))
+            if missing:
+                allowed = False
+                reason = _("%(n)s indicators still need an answer.") % {"n": missing}
+        actions.append(NextAction("submit", _("Submit"), allowed, reason, detail + "#submit"))
+        if (
+            assessment.state
+            in (
+                Assessment.State.DRAFT,
+                Assessment.State.RETURNED,
+            )
+            and assessment.self_assessment_due_on
+            and policy.can(user, Action.ASSESSMENT_ANSWER, assessment)
+        ):
+            why = _latest_reason(assessment) or "—"
+            date = assessment.due_on.isoformat()
+            if assessment.state == Assessment.State.RETURNED:
+                notice = _(
+                    "The evaluation office returned this self-assessment: correct it and "
+                    "submit it again by %(date)s. Reason: %(reason)s"
+                ) % {"date": date, "reason": why}
+            else:
+                notice = _(
+                    "The evaluation office reopened this self-assessment until %(date)s. "
+                    "Reason: %(reason)s"
+                ) % {"date": date, "reason": why}
+    else:
+        assignment = assignment_for(user=user, assessment=assessment)
+        if assignment is not None:
+            assignment.assessment = assessment
+            score = reverse("assessments:score", args=[pk])
+            allowed, reason = _decide(user, Action.RATING_SAVE, assignment)
+            actions.append(NextAction("rate", _("Rate the indicators"), allowed, reason, score))
+            if allowed:
+                missing = len(ratings_missing(assignment=assignment))
+                if missing:
+                    allowed = False
+                    reason = _("%(n)s indicators still need a rating and its rationale.") % {
+                        "n": missing
+                    }
+            actions.append(
+                NextAction("submit_scores", _("Submit your scores"), allowed, reason, score)
+            )
+    if assessment.state == Assessment.State.EXCLUDED:
+        notice = _("Excluded from the campaign on %(date)s. Reason: %(reason)s") % {
+            "date": (
+                timezone.localtime(assessment.excluded_at).date().isoformat()
+                if assessment.excluded_at
+                else ""
+            ),
+            "reason": assessment.excluded_reason or "—",
+        }
+    return NextActions(
+        _summary(assessment),
+        actions,
+        notice=notice,
+        excluded=assessment.state == Assessment.State.EXCLUDED,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The assessment list (every role's): one query a page
+
+
+def assessment_list_rows(*, user: User) -> QuerySet[Assessment]:
+    """The assessments the user may see, as the list shows them, in one query however many
+    rows: ``answered`` and ``indicator_count`` come from subqueries, not joined counts (joins
+    multiply rows, and the assessor's scope joins assignments already), and ``level`` is the
+    current score's level only where the user may read the score (``policy.score_scope``:
+    vendors and owners once approved), empty elsewhere. Removed assignments and draft
+    campaigns are out through the policy's scope."""
+    from django.db.models import Case, CharField, FilteredRelation, OuterRef, Subquery, Value, When
+    from django.db.models.functions import Coalesce
+
+    from .models import Answer
+
+    answered = (
+        Answer.objects.filter(assessment=OuterRef("pk"))
+        .exclude(explanation="")
+        .order_by()
+        .values("assessment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    indicators = (
+        Indicator.objects.filter(framework=OuterRef("campaign__framework"))
+        .order_by()
+        .values("framework")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        assessment_list_for(user=user)
+        .select_related("campaign__framework", "cloud__owner")
+        .annotate(
+            current_score=FilteredRelation(
+                "score_results", condition=Q(score_results__is_current=True)
+            ),
+            answered=Coalesce(Subquery(answered), 0),
+            indicator_count=Coalesce(Subquery(indicators), 0),
+        )
+    )
+    scores = policy.score_scope(user)
+    level: Coalesce | Value | Case
+    if scores.relation == "all":
+        level = Coalesce("current_score__level_code", Value(""))
+    elif scores.is_empty:
+        level = Value("")
+    else:
+        readable = Assessment.objects.filter(scores.q).values("pk")
+        level = Case(
+            When(pk__in=readable, then=Coalesce("current_score__level_code", Value(""))),
+            default=Value(""),
+            output_field=CharField(),
+        )
+    return rows.annotate(level=level)

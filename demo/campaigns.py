@@ -266,7 +266,7 @@ DEMO_CLOUDS: list[DemoCloud] = [
         "贵阳市政务云（演示）", "520100", "贵阳市政务云主管部门（演示）", DEMO_C, M, S.DRAFT, 0.69
     ),
     DemoCloud(
-        "无锡市政务云（演示）", "320200", "无锡市政务云主管部门（演示）", DEMO_A, M, S.DRAFT, 0.64
+        "无锡市政务云（演示）", "320200", "无锡市政务云主管部门（演示）", DEMO_A, M, S.EXCLUDED, 0.6
     ),
 ]
 
@@ -456,6 +456,14 @@ def _advance(
     _answer(assessment, vendor, rng, spec.quality)
     attach_demo_evidence(assessment, vendor)
     services.assessment_submit(assessment=assessment, acting_user=vendor)
+    if spec.outcome == S.EXCLUDED:
+        # Submitted, then taken out of the campaign by the office.
+        services.assessment_exclude(
+            assessment=assessment,
+            reason="（演示）该云平台本年度迁移整合，退出本批次评估。",
+            acting_user=admin,
+        )
+        return
     if spec.outcome == S.SUBMITTED:
         return
     if spec.outcome == S.RETURNED:

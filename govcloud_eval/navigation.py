@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from functools import partial
+from typing import Any, TypedDict
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import policy
 from accounts.policy import Action
+from notifications.selectors import unread_count_for_request
 
 
 class NavItem(TypedDict):
@@ -28,13 +30,14 @@ _NAVIGATION: list[tuple[Promise, str, Action]] = [
     (_("Indicator catalogs"), "indicators:framework_list", Action.CATALOG_VIEW),
     (_("Assessments"), "assessments:list", Action.ASSESSMENT_LIST),
     (_("Campaigns"), "assessments:campaign_list", Action.CAMPAIGN_VIEW),
+    (_("Clouds"), "assessments:cloud_list", Action.CLOUD_VIEW),
     (_("Site administration"), "admin:index", Action.ADMIN_SITE),
     (_("Top ten"), "rankings:index", Action.RANKING_PUBLIC_VIEW),
     (_("Verify a report"), "certified:verify_lookup", Action.REPORT_VERIFY),
 ]
 
 
-def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
+def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     home = reverse("dashboard")
@@ -45,4 +48,6 @@ def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
         url = reverse(url_name)
         active = request.path == url if url == home else request.path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
-    return {"navigation": items}
+    # Counted only if the page shows it, once per request.
+    unread = partial(unread_count_for_request, request)
+    return {"navigation": items, "unread_notifications": unread}

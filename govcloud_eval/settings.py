@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +48,8 @@ if not DEBUG and not any(host.strip() for host in ALLOWED_HOSTS):
         "comma-separated (e.g. eval.example.gov.cn)."
     )
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A rejected form gets the portal's own page (templates/403_csrf.html), not Django's.
+CSRF_FAILURE_VIEW = "govcloud_eval.views.csrf_failure"
 
 INSTALLED_APPS = [
     # The admin site of the portal (accounts.admin_site): it asks the access policy.
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "indicators",
     "assessments",
     "reports",
+    "notifications",
     "demo",
 ]
 
@@ -125,6 +129,18 @@ if not _database_url:
 DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The development database is shared by runserver's threads and in-process tasks. In WAL
+    # mode readers never block the writer; IMMEDIATE transactions take the write lock when they
+    # start, so a second writer waits (up to "timeout" seconds) instead of failing half-way
+    # with "database is locked", which SQLite cannot retry inside a deferred transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users ----------------------------------------------------------------------------------
@@ -326,6 +342,23 @@ elif not DEBUG and _public.scheme != "https" and not PUBLIC_BASE_URL_ALLOW_HTTP:
 VERIFY_RATE_LIMIT: int = env.int("VERIFY_RATE_LIMIT", default=30)
 VERIFY_RATE_WINDOW: int = env.int("VERIFY_RATE_WINDOW", default=60)
 
+# --- E-mail -------------------------------------------------------------------------------------
+# Notifications and password resets. Without EMAIL_HOST (`make run`) e-mails are printed to the
+# console (the worker's log) instead of being sent. Links in e-mails start with PUBLIC_BASE_URL.
+EMAIL_HOST: str = env.str("EMAIL_HOST", default="").strip()
+EMAIL_PORT: int = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER: str = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD: str = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS: bool = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="govcloud-eval@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run eagerly in the web process: `make run` needs no broker.
 REDIS_URL: str = env.str("REDIS_URL", default="")
@@ -385,6 +418,18 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep still queued when the next one is due is worth nothing: while no worker
         # runs, they expire instead of piling up.
         "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
+    },
+    # Deadline reminders (due in three days, overdue), each sent once per deadline.
+    "notifications-deadline-reminders": {
+        "task": "notifications.send_deadline_reminders",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 12 * 3600.0},
+    },
+    # Notification e-mails left unsent (retries over, or the broker was down at the commit).
+    "notifications-requeue-unsent-emails": {
+        "task": "notifications.requeue_unsent_emails",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 3000.0},
     },
 }
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from notifications import views as notification_views
+
 from . import views
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("assessments.api.urls")),
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("notifications.urls")),
+    # Django's language switch, which also remembers a signed-in user's choice (for e-mails).
+    path("i18n/setlang/", notification_views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
 ]

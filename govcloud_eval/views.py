@@ -17,7 +17,7 @@ from accounts.requests import AuthenticatedRequest
 from assessments import selectors as assessment_selectors
 from audit.selectors import audit_event_list
 
-from . import health
+from . import health, worklists
 
 
 @require_GET
@@ -49,10 +49,17 @@ def _may_read_health_details(request: HttpRequest) -> bool:
 
 @policy.requires(Action.DASHBOARD_VIEW)
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    """Each role's start page: what the office manages, or the assessments waiting for the
-    user; the sections follow the access policy."""
+    """Each role's start page, leading with the work waiting for the user (counts and the
+    first items, each linking to where the work is done: ``worklists``), then what the office
+    manages; the sections follow the access policy. The number of queries does not grow with
+    the number of things waiting."""
     user = request.user
-    context: dict[str, Any] = {"role_template": f"dashboard/partials/_{user.role}.html"}
+    queues = worklists.queues_for(user)
+    context: dict[str, Any] = {
+        "role_template": f"dashboard/partials/_{user.role}.html",
+        "queues": queues,
+        "has_work": any(q.count for q in queues),
+    }
     if policy.can(user, Action.USER_MANAGE):
         roles = account_selectors.user_counts_by_role()
         kinds = account_selectors.organisation_counts_by_kind()
@@ -62,7 +69,8 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         context["recent_events"] = list(audit_event_list(user=user)[:10])
     if policy.can(user, Action.CAMPAIGN_VIEW):
         context["campaigns"] = list(assessment_selectors.campaign_list_for(user=user)[:5])
-    elif policy.can(user, Action.ASSESSMENT_LIST):
+    elif policy.has_role_for(user, Action.OBJECTION_LODGE):
+        # The owner's clouds: read-only, below the reports and notices that concern them.
         context["scope"] = policy.assessment_scope(user).relation
         context["assessments"] = list(
             assessment_selectors.assessment_list_for(user=user).order_by(
@@ -70,3 +78,9 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
             )[:10]
         )
     return render(request, "dashboard/dashboard.html", context)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the portal's own page, in the user's language, saying what to do
+    (usually: reload the form and send it again). ``reason`` is Django's, for the logs only."""
+    return render(request, "403_csrf.html", status=403)

@@ -32,6 +32,7 @@ from assessments import services as workflow
 from assessments.models import Assessment, Campaign, Cloud, Evidence
 from audit.models import AuditEvent
 from indicators.models import Framework, Indicator, VetoRule
+from notifications.models import Notification
 from reports.certified import rendering
 from reports.certified import services as certify
 from reports.models import (
@@ -231,12 +232,20 @@ def build_world(
         admin_objects={
             "accounts.organisation": owner_org,
             "accounts.user": vendor,
+            "assessments.cloud": clouds[0],
             "audit.auditevent": AuditEvent.objects.order_by("pk").first(),
             "indicators.framework": framework,
             "indicators.indicator": indicator,
             "reports.scoreresult": ScoreResult.objects.filter(assessment=done).first(),
             "reports.campaignscoringrun": run,
             "reports.vetofinding": finding,
+            "notifications.notification": Notification.objects.create(
+                kind=Notification.Kind.APPROVED,
+                recipient=vendor,
+                subject="（测试）评估结果已审定",
+                body="（测试）",
+                url=reverse("assessments:detail", args=[done.pk]),
+            ),
         },
     )
 
@@ -267,8 +276,17 @@ def live_indicator(w: World) -> dict[str, Any]:
     return {"pk": w.live.pk, "indicator_id": w.indicator.pk}
 
 
+def own_notification(w: World) -> dict[str, Any]:
+    """A notification of vendor A's."""
+    return {"pk": w.admin_objects["notifications.notification"].pk}
+
+
 def campaign(w: World) -> dict[str, Any]:
     return {"pk": w.campaign.pk}
+
+
+def cloud(w: World) -> dict[str, Any]:
+    return {"pk": w.live.cloud_id}
 
 
 def catalog(w: World) -> dict[str, Any]:
@@ -342,6 +360,25 @@ PROBES: dict[str, Probe] = {
         admin_only(400), method="POST", kwargs=live, data=lambda w: {"comment": ""}
     ),
     "assessments:assessment_approve": Probe(admin_only(REDIRECT), method="POST", kwargs=live),
+    "assessments:campaign_edit": Probe(admin_only(200), kwargs=campaign),
+    "assessments:campaign_close": Probe(admin_only(200), kwargs=campaign),
+    "assessments:assessment_reopen": Probe(admin_only(200), kwargs=live),
+    "assessments:assessment_exclude": Probe(admin_only(200), kwargs=live),
+    # Not excluded: the admin is sent back to the exclusion page with the reason.
+    "assessments:assessment_include": Probe(admin_only(REDIRECT), method="POST", kwargs=live),
+    "assessments:assignment_replace": Probe(
+        admin_only(200), kwargs=lambda w: {"pk": w.live.assignments.order_by("pk")[0].pk}
+    ),
+    # --- The register of clouds (admins manage; auditors read)
+    "assessments:cloud_list": Probe(expect(404, admin=200, auditor=200)),
+    "assessments:cloud_create": Probe(admin_only(200)),
+    "assessments:cloud_import": Probe(admin_only(200)),
+    "assessments:cloud_import_template": Probe(admin_only(200), kwargs=lambda w: {"fmt": "csv"}),
+    "assessments:cloud_detail": Probe(expect(404, admin=200, auditor=200), kwargs=cloud),
+    "assessments:cloud_edit": Probe(admin_only(200), kwargs=cloud),
+    "assessments:cloud_archive": Probe(admin_only(REDIRECT), method="POST", kwargs=cloud),
+    # The cloud is not archived: the admin is sent back to its page, told so.
+    "assessments:cloud_unarchive": Probe(admin_only(REDIRECT), method="POST", kwargs=cloud),
     # --- Evidence
     "assessments:evidence_list": Probe(expect(404, **READERS), kwargs=live),
     "assessments:evidence_upload": Probe(
@@ -379,6 +416,7 @@ PROBES: dict[str, Probe] = {
     "scoring:campaign_scoring": Probe(admin_only(200), kwargs=campaign),
     "scoring:campaign_scoring_progress": Probe(admin_only(200), kwargs=campaign),
     # --- Certified reports and their verification
+    "certified:report_list": Probe(admin_only(200)),
     "certified:assessment_reports": Probe(
         expect(404, vendor_a=200, owner=200, admin=200), kwargs=done
     ),
@@ -386,6 +424,9 @@ PROBES: dict[str, Probe] = {
         admin_only(REDIRECT), method="POST", kwargs=done, data=lambda w: {"confirm": "yes"}
     ),
     "certified:download": Probe(
+        expect(404, vendor_a=200, owner=200, admin=200), kwargs=lambda w: {"pk": w.report.pk}
+    ),
+    "certified:status": Probe(
         expect(404, vendor_a=200, owner=200, admin=200), kwargs=lambda w: {"pk": w.report.pk}
     ),
     "certified:reissue": Probe(
@@ -407,7 +448,12 @@ PROBES: dict[str, Probe] = {
     "certified:verify": Probe(everyone(200), kwargs=lambda w: {"code": w.report.verification_code}),
     # --- Rankings
     "rankings:admin": Probe(admin_only(200), kwargs=campaign),
-    "rankings:settings": Probe(admin_only(REDIRECT), method="POST", kwargs=campaign),
+    "rankings:settings": Probe(
+        admin_only(REDIRECT),
+        method="POST",
+        kwargs=campaign,
+        data=lambda w: {"quota_provincial": 3, "quota_municipal": 2, "public_form": "ranked"},
+    ),
     "rankings:adjust": Probe(
         admin_only(REDIRECT),
         method="POST",
@@ -441,8 +487,24 @@ PROBES: dict[str, Probe] = {
         kwargs=lambda w: {**ranking(w), "version": w.ranking.version, "fmt": "csv"},
     ),
     "rankings:objections": Probe(expect(404, owner=200), kwargs=ranking),
+    # --- Notifications (one's own only) and password reset (signed-in users go home)
+    "notifications:list": Probe(expect(200)),
+    "notifications:mark_all_read": Probe(expect(REDIRECT), method="POST"),
+    "notifications:open": Probe(
+        expect(404, vendor_a=REDIRECT), method="POST", kwargs=own_notification
+    ),
+    "notifications:mark_read": Probe(
+        expect(404, vendor_a=REDIRECT), method="POST", kwargs=own_notification
+    ),
+    "notifications:password_reset": Probe(expect(REDIRECT, anonymous=200)),
+    "notifications:password_reset_done": Probe(everyone(200)),
+    "notifications:password_reset_confirm": Probe(
+        everyone(200), kwargs=lambda w: {"uidb64": "MQ", "token": "not-a-token"}
+    ),
+    "notifications:password_reset_complete": Probe(everyone(200)),
     # --- The audit trail
     "audit:event_list": Probe(expect(404, admin=200, auditor=200)),
+    "audit:export": Probe(expect(404, admin=200, auditor=200), kwargs=lambda w: {"fmt": "csv"}),
     # --- Indicator catalogs
     "indicators:framework_list": Probe(expect(200)),
     "indicators:framework_upload": Probe(admin_only(200)),
@@ -497,12 +559,14 @@ PROBES.update(
 ADMIN_MODELS = {
     "accounts.organisation": (True, False),
     "accounts.user": (True, False),
+    "assessments.cloud": (True, False),
     "audit.auditevent": (False, False),
     "indicators.framework": (False, False),  # published frameworks never change
     "indicators.indicator": (False, False),
     "reports.scoreresult": (False, False),
     "reports.campaignscoringrun": (False, False),
     "reports.vetofinding": (False, False),
+    "notifications.notification": (False, False),
 }
 
 

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "audit", "indicators", "assessments", "reports", "demo", "govcloud_eval")
+PACKAGES = (
+    "accounts",
+    "audit",
+    "indicators",
+    "assessments",
+    "reports",
+    "notifications",
+    "demo",
+    "govcloud_eval",
+)
 
 # Which part may import which: a module may import its own part and the parts of a lower or equal
 # layer. accounts and audit are the foundation (who, and what happened) and use each other;
@@ -25,6 +34,8 @@ LAYERS: dict[str, float] = {
     # Reading stored files as streams (evidence, reports, objections): below everything, it
     # imports no project module, so that views of every layer may use it.
     "govcloud_eval.storage": -1,
+    # The list toolkit (filters, pagination, XLSX/CSV exports): the same, for every list.
+    "govcloud_eval.listing": -1,
     "accounts": 0,
     "audit": 0,
     "indicators": 1,
@@ -34,6 +45,8 @@ LAYERS: dict[str, float] = {
     "reports.rankings": 3.2,
     "reports": 3.9,  # the app's glue: models, admin, urls, apps, template tags, commands
     "demo": 4,
+    # Notifications: told of every workflow event through audit.signals, so it may read all.
+    "notifications": 4,
     "govcloud_eval": 4,
 }
 

@@ -62,6 +62,7 @@ def score_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "indicator_count": len(indicators),
             "reference_date": assessment.campaign.evidence_reference_date,
             "ratings_range": range(assessment.campaign.framework.max_rating + 1),
+            "next_actions": selectors.next_actions(user=request.user, assessment=assessment),
         },
     )
 

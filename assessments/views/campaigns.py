@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -26,19 +27,25 @@ from accounts.divisions import division_lookup
 from accounts.models import User
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.listing import annotated, export_format, export_response, paginate
 from indicators.models import Framework, Indicator
 
 from .. import selectors, services
 from ..forms import (
     AddCloudsForm,
     AssignForm,
+    CampaignEditForm,
     CampaignForm,
+    ReasonForm,
+    ReopenForm,
+    ReplaceAssessorForm,
     ReturnForm,
     SettleForm,
     StateForm,
     add_service_error,
 )
-from ..models import Assessment, Campaign, Cloud, Settlement
+from ..models import Assessment, Assignment, Campaign, Cloud, Settlement
+from . import lists
 
 View = Callable[..., HttpResponse]
 
@@ -82,13 +89,33 @@ def _rating_choices(framework: Framework) -> list[tuple[str, str]]:
 
 
 @policy.requires(Action.CAMPAIGN_VIEW)
-def campaign_list(request: AuthenticatedRequest) -> HttpResponse:
+def campaign_list(request: AuthenticatedRequest) -> HttpResponseBase:
+    """The campaigns with their progress, filtered by state and year, searched by name,
+    paginated, and exported as XLSX or CSV (``?format=xlsx``); the same few queries whatever
+    the number of campaigns."""
     user = request.user
-    campaigns = list(selectors.campaign_list_with_progress(user=user))
+    listing = lists.campaign_listing(request.GET, user=user)
+    rows = listing.apply(selectors.campaign_list_with_progress(user=user)).order_by(
+        "-year", "-opens_on", "name", "pk"
+    )
+    fmt = export_format(request)
+    if fmt is not None:
+        return export_response(fmt, _("campaigns"), *lists.campaign_table(rows))
+    page = paginate(request, rows)
+    campaigns = list(page.object_list)
+    states = Assessment.State.values
+    # Each campaign with its count of assessments in every state, in the header's order.
+    counts = [(c, [annotated(c, f"n_{state}") for state in states]) for c in campaigns]
     return render(
         request,
         "assessments/campaign_list.html",
-        {"campaigns": campaigns, "states": Assessment.State.choices},
+        {
+            "page": page,
+            "campaigns": campaigns,
+            "campaign_rows": counts,
+            "listing": listing,
+            "states": Assessment.State.choices,
+        },
     )
 
 
@@ -107,6 +134,7 @@ def campaign_create(request: AuthenticatedRequest) -> HttpResponse:
                 closes_on=data["closes_on"],
                 reference_date=data["reference_date"],
                 assessors_per_assessment=data["assessors_per_assessment"],
+                scoring_due_on=data["scoring_due_on"],
                 acting_user=user,
             )
         except ValidationError as exc:
@@ -120,6 +148,38 @@ def campaign_create(request: AuthenticatedRequest) -> HttpResponse:
             return redirect("assessments:campaign_detail", pk=campaign.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "assessments/campaign_form.html", {"form": form}, status=status)
+
+
+@policy.requires(Action.CAMPAIGN_CREATE)
+def campaign_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The campaign's name, dates (the vendors' and the assessors' deadlines) and number of
+    assessors."""
+    user = request.user
+    campaign = selectors.campaign_get_for(user=user, pk=pk)
+    initial = {name: getattr(campaign, name) for name in services.CAMPAIGN_EDITABLE_FIELDS}
+    form = CampaignEditForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if isinstance(data.get("name"), str):
+            data["name"] = data["name"].strip()
+        try:
+            services.campaign_update(
+                campaign=campaign,
+                acting_user=user,
+                **{name: data[name] for name in services.CAMPAIGN_EDITABLE_FIELDS},
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("The campaign is saved."))
+            return redirect("assessments:campaign_detail", pk=campaign.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "assessments/campaign_form.html",
+        {"form": form, "campaign": campaign},
+        status=status,
+    )
 
 
 # The button that moves a campaign on, and what it asks before doing so.
@@ -139,7 +199,10 @@ _NEXT_STATE: dict[str, tuple[str, Promise, Promise]] = {
     Campaign.State.REVIEWING: (
         Campaign.State.CLOSED,
         gettext_lazy("Close the campaign"),
-        gettext_lazy("Close the campaign? Every assessment must be approved first."),
+        gettext_lazy(
+            "Close the campaign? Every assessment must be approved or excluded first; a closed "
+            "campaign never changes."
+        ),
     ),
 }
 
@@ -149,7 +212,11 @@ def _next_state(campaign: Campaign) -> dict[str, str] | None:
     if step is None:
         return None
     state, label, question = step
-    return {"state": state, "label": str(label), "question": str(question)}
+    found = {"state": state, "label": str(label), "question": str(question)}
+    if state == Campaign.State.CLOSED:
+        # Closing goes through its page, which lists what still keeps the campaign open.
+        found["url"] = reverse("assessments:campaign_close", args=[campaign.pk])
+    return found
 
 
 def _progress_bars(progress: dict[str, int]) -> list[dict[str, Any]]:
@@ -193,6 +260,36 @@ def campaign_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "overdue": selectors.campaign_overdue(campaign=campaign, today=timezone.localdate()),
             "assessments": assessments,
         },
+    )
+
+
+@policy.requires(Action.CAMPAIGN_SET_STATE)
+def campaign_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Closing a campaign: the assessments neither approved nor excluded, each with what it
+    lacks and what to do about it; the campaign closes once there are none."""
+    user = request.user
+    campaign = selectors.campaign_get_for(user=user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.campaign_set_state(
+                campaign=campaign, state=Campaign.State.CLOSED, acting_user=user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("The campaign is closed."))
+            return redirect("assessments:campaign_detail", pk=campaign.pk)
+    unfinished = selectors.campaign_unfinished(campaign=campaign)
+    return render(
+        request,
+        "assessments/campaign_close.html",
+        {
+            "campaign": campaign,
+            "unfinished": unfinished,
+            "is_reviewing": campaign.state == Campaign.State.REVIEWING,
+        },
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -249,7 +346,8 @@ def campaign_add_clouds(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_get_for(user=user, pk=pk)
     clouds = list(selectors.clouds_not_in_campaign(campaign=campaign))
     groups = _cloud_groups(clouds)
-    form = AddCloudsForm(_posted(request), groups=groups)
+    late = campaign.state == Campaign.State.REVIEWING
+    form = AddCloudsForm(_posted(request), groups=groups, late=late)
     if request.method == "POST" and form.is_valid():
         chosen = set(form.cleaned_ids())
         try:
@@ -257,6 +355,7 @@ def campaign_add_clouds(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 campaign=campaign,
                 clouds=[c for c in clouds if c.pk in chosen],
                 acting_user=user,
+                due_on=form.cleaned_data["due_on"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)
@@ -314,7 +413,13 @@ def assessment_assessors(request: AuthenticatedRequest, pk: int) -> HttpResponse
     """Assign assessors to one assessment, seeing who is in conflict of interest and why."""
     user = request.user
     assessment = selectors.assessment_get_for(user=user, pk=pk)
-    assigned = list(assessment.assignments.select_related("assessor", "assessor__organisation"))
+    everyone = list(
+        assessment.assignments.select_related(
+            "assessor", "assessor__organisation", "removed_by", "replaced_by__assessor"
+        )
+    )
+    assigned = [a for a in everyone if a.removed_at is None]
+    removed = [a for a in everyone if a.removed_at is not None]
     assigned_ids = {a.assessor_id for a in assigned}
     candidates = [
         (assessor, reasons)
@@ -349,6 +454,8 @@ def assessment_assessors(request: AuthenticatedRequest, pk: int) -> HttpResponse
             "assessment": assessment,
             "campaign": assessment.campaign,
             "assigned": assigned,
+            "removed": removed,
+            "can_replace": policy.can(user, Action.ASSIGNMENT_REPLACE, assessment),
             "needed": needed,
             "is_full": len(assigned) >= needed,
             "can_assign": policy.can(user, Action.ASSIGNMENT_CREATE, assessment),
@@ -431,8 +538,10 @@ def _review_page(
                     {
                         "text": _rating_text(indicator, r.rating, r.met, names) if r else "",
                         "rationale": r.rationale if r else "",
+                        # A removed assessor's rating: shown struck out, no longer counted.
+                        "removed": a.removed_at is not None,
                     }
-                    for r in row.ratings
+                    for a, r in zip(assignments, row.ratings, strict=True)
                 ],
                 "result": result,
                 "settled": consolidated.settled,
@@ -458,6 +567,7 @@ def _review_page(
             "can_return": policy.can(user, Action.ASSESSMENT_RETURN, assessment),
             "can_approve": policy.can(user, Action.ASSESSMENT_APPROVE, assessment),
             "return_form": return_form or ReturnForm(),
+            "next_actions": selectors.next_actions(user=user, assessment=assessment),
         },
         status=status,
     )
@@ -516,7 +626,10 @@ def assessment_return(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.assessment_return(
-                assessment=assessment, comment=form.cleaned_data["comment"], acting_user=user
+                assessment=assessment,
+                comment=form.cleaned_data["comment"],
+                due_on=form.cleaned_data.get("due_on"),
+                acting_user=user,
             )
         except ValidationError as exc:
             add_service_error(form, exc)
@@ -548,15 +661,225 @@ def assessment_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("assessments:assessment_review", pk=assessment.pk)
 
 
+# ----------------------------------------------------------------------------------------------
+# Rescues: reopen a self-assessment, replace or remove an assessor, exclude or re-include a cloud
+
+
+def _operation_page(
+    request: AuthenticatedRequest,
+    assessment: Assessment,
+    *,
+    form: Any,
+    title: str,
+    intro: str,
+    submit: str,
+    question: str,
+    refusal: str | None,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+    destructive: bool = True,
+) -> HttpResponse:
+    """The page of one rescue: what it does, a form, and a confirmation; or why not now.
+    ``destructive`` actions (exclusion, removal) get the danger button."""
+    return render(
+        request,
+        "assessments/campaign_operation.html",
+        {
+            "assessment": assessment,
+            "campaign": assessment.campaign,
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "submit": submit,
+            "question": question,
+            "refusal": refusal,
+            "destructive": destructive,
+            **(extra or {}),
+        },
+        status=status,
+    )
+
+
+@policy.requires(Action.ASSESSMENT_REOPEN)
+def assessment_reopen(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    form = ReopenForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_reopen(
+                assessment=assessment,
+                reason=form.cleaned_data["reason"],
+                due_on=form.cleaned_data["due_on"],
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The self-assessment of %(cloud)s is open to its vendor until %(date)s.")
+                % {"cloud": assessment.cloud, "date": assessment.due_on.isoformat()},
+            )
+            return redirect("assessments:assessment_review", pk=assessment.pk)
+    return _operation_page(
+        request,
+        assessment,
+        form=form,
+        title=_("Reopen the self-assessment"),
+        intro=_(
+            "The vendor can fill in and submit the self-assessment again until the new "
+            "deadline, even while the campaign is in review. The reason is shown to the vendor."
+        ),
+        submit=_("Reopen for the vendor"),
+        question=_("Reopen the self-assessment for the vendor?"),
+        refusal=policy.refusal(user, Action.ASSESSMENT_REOPEN, assessment),
+        status=400 if request.method == "POST" else 200,
+        destructive=False,
+    )
+
+
+@policy.requires(Action.ASSESSMENT_EXCLUDE)
+def assessment_exclude(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_exclude(
+                assessment=assessment, reason=form.cleaned_data["reason"], acting_user=user
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(cloud)s is excluded from the campaign.") % {"cloud": assessment.cloud},
+            )
+            return redirect("assessments:campaign_detail", pk=assessment.campaign_id)
+    is_excluded = assessment.state == Assessment.State.EXCLUDED
+    return _operation_page(
+        request,
+        assessment,
+        form=form,
+        title=_("Exclude from the campaign"),
+        intro=_(
+            "An excluded cloud stays in the record with its answers and ratings, but it is not "
+            "scored, ranked or reported, and it no longer keeps the campaign from closing. It "
+            "can be re-included while the campaign is not closed. An approved assessment with a "
+            "certified report in force is excluded only after the report is revoked."
+        ),
+        submit=_("Exclude"),
+        question=_("Exclude this cloud from the campaign?"),
+        refusal=None
+        if is_excluded
+        else policy.refusal(user, Action.ASSESSMENT_EXCLUDE, assessment),
+        status=400 if request.method == "POST" else 200,
+        extra={
+            "is_excluded": is_excluded,
+            "can_include": policy.can(user, Action.ASSESSMENT_INCLUDE, assessment),
+            "include_refusal": policy.refusal(user, Action.ASSESSMENT_INCLUDE, assessment),
+        },
+    )
+
+
+@policy.requires(Action.ASSESSMENT_INCLUDE)
+@post_only
+def assessment_include(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assessment = selectors.assessment_get_for(user=user, pk=pk)
+    try:
+        services.assessment_include(assessment=assessment, acting_user=user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("assessments:assessment_exclude", pk=assessment.pk)
+    messages.success(
+        request,
+        _("%(cloud)s is back in the campaign (%(state)s).")
+        % {"cloud": assessment.cloud, "state": assessment.get_state_display()},
+    )
+    return redirect("assessments:assessment_review", pk=assessment.pk)
+
+
+@policy.requires(Action.ASSIGNMENT_REPLACE)
+def assignment_replace(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Replace an assessor by another (who must pass the conflict-of-interest rule), or remove
+    them; their ratings stay in the record but no longer count."""
+    user = request.user
+    assignment = Assignment.objects.select_related("assessor").filter(pk=pk).first()
+    if assignment is None:
+        raise Http404
+    assessment = selectors.assessment_get_for(user=user, pk=assignment.assessment_id)
+    assignment.assessment = assessment
+    current_ids = set(
+        assessment.assignments.filter(removed_at__isnull=True).values_list("assessor_id", flat=True)
+    )
+    candidates = [
+        (assessor, reasons)
+        for assessor, reasons in selectors.assessors_with_conflicts(cloud=assessment.cloud)
+        if assessor.pk not in current_ids
+    ]
+    choices = _assign_choices(candidates)
+    choices[0] = ("", [("", _("— nobody: only remove —"))])
+    form = ReplaceAssessorForm(_posted(request), choices=choices)
+    if request.method == "POST" and form.is_valid():
+        chosen = next(
+            (a for a, _r in candidates if str(a.pk) == form.cleaned_data["replacement"]), None
+        )
+        try:
+            new = services.assignment_remove(
+                assignment=assignment,
+                reason=form.cleaned_data["reason"],
+                replacement=chosen,
+                acting_user=user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            if new is not None:
+                messages.success(
+                    request,
+                    _("%(new)s replaces %(old)s.")
+                    % {"new": new.assessor, "old": assignment.assessor},
+                )
+            else:
+                messages.success(
+                    request, _("%(old)s no longer scores it.") % {"old": assignment.assessor}
+                )
+            return redirect("assessments:assessment_assessors", pk=assessment.pk)
+    return _operation_page(
+        request,
+        assessment,
+        form=form,
+        title=_("Replace or remove %(user)s") % {"user": assignment.assessor},
+        intro=_(
+            "The assessor's ratings stay in the record, shown struck out, but no longer count; "
+            "they can no longer open or rate this assessment. A replacement starts scoring "
+            "afresh and must have no conflict of interest with the cloud."
+        ),
+        submit=_("Replace or remove"),
+        question=_("Remove this assessor from the assessment?"),
+        refusal=policy.refusal(user, Action.ASSIGNMENT_REPLACE, assignment),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 urlpatterns: list[URLPattern] = [
     path("campaigns/", campaign_list, name="campaign_list"),
     path("campaigns/new/", campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/", campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/state/", campaign_set_state, name="campaign_set_state"),
+    path("campaigns/<int:pk>/close/", campaign_close, name="campaign_close"),
     path("campaigns/<int:pk>/clouds/", campaign_add_clouds, name="campaign_add_clouds"),
     path("assessments/<int:pk>/assessors/", assessment_assessors, name="assessment_assessors"),
     path("assessments/<int:pk>/review/", assessment_review, name="assessment_review"),
     path("assessments/<int:pk>/review/settle/", assessment_settle, name="assessment_settle"),
     path("assessments/<int:pk>/review/return/", assessment_return, name="assessment_return"),
     path("assessments/<int:pk>/review/approve/", assessment_approve, name="assessment_approve"),
+    path("assessments/<int:pk>/reopen/", assessment_reopen, name="assessment_reopen"),
+    path("assessments/<int:pk>/exclude/", assessment_exclude, name="assessment_exclude"),
+    path("assessments/<int:pk>/include/", assessment_include, name="assessment_include"),
+    path("assignments/<int:pk>/replace/", assignment_replace, name="assignment_replace"),
 ]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import F
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,10 +18,12 @@ from django.views.decorators.http import require_POST
 from accounts import policy
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.listing import export_format, export_response, paginate
 from indicators.models import Indicator
 
 from .. import selectors, services
 from ..models import Assessment
+from . import lists
 from .common import (
     autosave_response,
     indicator_blocks,
@@ -35,25 +38,37 @@ def _get_assessment_for_user(request: AuthenticatedRequest, pk: int) -> Assessme
 
 
 @policy.requires(Action.ASSESSMENT_LIST)
-def assessment_list(request: AuthenticatedRequest) -> HttpResponse:
+def assessment_list(request: AuthenticatedRequest) -> HttpResponseBase:
+    """Every role's list of the assessments it may see, filtered (campaign, state, province,
+    level), searched by cloud name, paginated, and exported as XLSX or CSV (``?format=xlsx``).
+    The assessor sees only current assignments, those to rate first by scoring deadline."""
     user = request.user
-    assessments = (
-        selectors.assessment_list_for(user=user)
-        .select_related("campaign__framework")
-        .annotate(
-            answered=Count("answers", filter=~Q(answers__explanation=""), distinct=True),
-            indicator_count=Count("campaign__framework__indicators", distinct=True),
+    scope = policy.assessment_scope(user).relation
+    listing = lists.assessment_listing(request.GET, user=user)
+    rows = listing.apply(selectors.assessment_list_rows(user=user))
+    if scope == "assigned":
+        rows = rows.order_by(
+            F("campaign__scoring_due_on").asc(nulls_last=True), "cloud__name", "pk"
         )
-        .order_by("-campaign__year", "campaign__name", "cloud__owner__division_code", "cloud__name")
-    )
+    else:
+        rows = rows.order_by(
+            "-campaign__year", "campaign__name", "cloud__owner__division_code", "cloud__name", "pk"
+        )
+    fmt = export_format(request)
+    if fmt is not None:
+        return export_response(fmt, _("assessments"), *lists.assessment_table(rows, listing))
+    page = paginate(request, rows)
     return render(
         request,
         "assessments/assessment_list.html",
         {
-            "assessments": assessments,
+            "page": page,
+            "assessments": page.object_list,
+            "listing": listing,
+            "level_names": listing.level_names,
             "today": timezone.localdate(),
             # Why the user sees these: "all", "assigned", "vendor_of_cloud", "owner_of_cloud".
-            "scope": policy.assessment_scope(user).relation,
+            "scope": scope,
         },
     )
 
@@ -92,6 +107,7 @@ def assessment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "general_comments": general_comments,
             "reference_date": assessment.campaign.evidence_reference_date,
             "ratings_range": range(assessment.campaign.framework.max_rating + 1),
+            "next_actions": selectors.next_actions(user=user, assessment=assessment),
         },
     )
 
@@ -138,10 +154,14 @@ def assessment_submit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except policy.Denied:
         raise Http404 from None
     except ValidationError as error:
-        messages.error(
-            request,
-            _("Not submitted. Still missing: %(items)s") % {"items": "；".join(error.messages)},
-        )
+        if getattr(error, "code", None) in ("state", "wrong_state"):
+            # Not a missing answer: the window is closed (past the deadline) or the state moved.
+            messages.error(request, "；".join(error.messages))
+        else:
+            messages.error(
+                request,
+                _("Not submitted. Still missing: %(items)s") % {"items": "；".join(error.messages)},
+            )
         return redirect("assessments:detail", pk=pk)
     messages.success(
         request,

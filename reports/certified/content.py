@@ -93,7 +93,8 @@ def report_content_build(
     framework = assessment.campaign.framework
     notes: dict[str, list[AssessorNote]] = {}
     ratings = (
-        Rating.objects.filter(assignment__assessment=assessment)
+        # The ratings that count: a removed or replaced assessor's stay in the record only.
+        Rating.objects.filter(assignment__assessment=assessment, assignment__removed_at=None)
         .select_related("assignment__assessor")
         .order_by("assignment__assigned_at", "assignment_id")
     )
@@ -129,7 +130,9 @@ def report_content_build(
         )
     assessors = [
         _name(a.assessor)
-        for a in assessment.assignments.select_related("assessor").order_by("assigned_at", "pk")
+        for a in assessment.assignments.filter(removed_at=None)
+        .select_related("assessor")
+        .order_by("assigned_at", "pk")
     ]
     campaign = assessment.campaign
     approved_on = timezone.localdate(assessment.approved_at) if assessment.approved_at else None

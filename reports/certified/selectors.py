@@ -95,3 +95,15 @@ def report_get_for(*, user: User, pk: int) -> Report:
         raise Http404
     assessment_for_reports(user=user, pk=report.assessment_id)
     return report
+
+
+def report_list_for(*, user: User) -> QuerySet[Report]:
+    """Every certified report, for the office's list (``report.manage``: admins); none for
+    anyone else. One query a page: the cloud, campaign and issuer come joined."""
+    if not policy.can(user, Action.REPORT_MANAGE):
+        return Report.objects.none()
+    return (
+        Report.objects.select_related("assessment__cloud", "assessment__campaign", "issued_by")
+        .defer("content")
+        .order_by("-issued_at", "-id")
+    )

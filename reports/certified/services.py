@@ -19,10 +19,11 @@ from __future__ import annotations
 import base64
 import datetime
 import secrets
+import threading
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -337,5 +338,23 @@ def report_render_retry(*, report: Report, acting_user: User) -> Report:
 
 
 def report_render_enqueue(report_id: int) -> None:
-    """Queues the rendering of a report once the current transaction commits."""
-    transaction.on_commit(lambda: report_render_task.delay(report_id))
+    """Queues the rendering of a report once the current transaction commits.
+
+    Without a worker (``CELERY_TASK_ALWAYS_EAGER``: ``make run``) the task runs in a thread of
+    its own, so the request that issued the report answers at once and the page follows the
+    rendering (``certified:status``) as it would with a worker."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: _render_in_thread(report_id))
+    else:
+        transaction.on_commit(lambda: report_render_task.delay(report_id))
+
+
+def _render_in_thread(report_id: int) -> None:
+    def run() -> None:
+        try:
+            report_render_task.apply(args=(report_id,))
+        finally:
+            connection.close()  # the thread's own connection
+
+    # Not a daemon: a command that issued reports (load_demo) waits for them before exiting.
+    threading.Thread(target=run, name=f"report-render-{report_id}").start()

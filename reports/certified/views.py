@@ -16,8 +16,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,6 +31,14 @@ from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.listing import (
+    Filter,
+    ListQuery,
+    Search,
+    export_format,
+    export_response,
+    paginate,
+)
 from govcloud_eval.storage import open_stream
 
 from . import ratelimit, selectors, services, validation
@@ -87,6 +97,38 @@ def report_issue(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             _("Report %(number)s issued; its PDF is being rendered.") % {"number": report.number},
         )
     return _back(request, assessment.pk)
+
+
+@login_required
+@require_GET
+@never_cache
+def report_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """Where a report's PDF is (pending, rendering, ready, failed), for the reports table that
+    polls it while the PDF is rendered: the state and the table cell to show. 404 to those who
+    may not read the report."""
+    report = selectors.report_get_for(user=request.user, pk=pk)
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("certified:assessment_reports", args=[report.assessment_id])
+    html = render_to_string(
+        "certified/partials/_report_file.html",
+        {
+            "report": report,
+            "is_admin": policy.can(request.user, Action.REPORT_MANAGE),
+            "next_url": next_url,
+        },
+        request=request,
+    )
+    return JsonResponse(
+        {
+            "state": report.state,
+            "label": report.get_state_display(),
+            "done": report.state in (Report.State.READY, Report.State.FAILED),
+            "html": html,
+        }
+    )
 
 
 @login_required
@@ -266,3 +308,68 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         reverse("certified:verify", args=[report.verification_code])
     )
     return render(request, "certified/verify/verify.html", context)
+
+
+# ----------------------------------------------------------------------------------------------
+# The office's list of reports
+
+
+def _report_listing(request: AuthenticatedRequest) -> ListQuery:
+    from assessments.selectors import campaign_list_for
+
+    campaigns = [
+        (str(pk), name)
+        for pk, name in campaign_list_for(user=request.user)
+        .order_by("-year", "name")
+        .values_list("pk", "name")
+    ]
+    return ListQuery(
+        request.GET,
+        filters=[
+            Filter("campaign", _("Campaign"), "assessment__campaign_id", campaigns),
+            Filter("status", _("Status"), "status", Report.Status.choices),
+            Filter("state", _("File"), "state", Report.State.choices),
+        ],
+        search=Search(["number", "assessment__cloud__name"], label=_("Report number or cloud")),
+    )
+
+
+@policy.requires(Action.REPORT_MANAGE)
+def report_list(request: AuthenticatedRequest) -> HttpResponseBase:
+    """Every issued report, filtered by campaign, status and file state, searchable by number
+    or cloud, paginated, and exported as XLSX or CSV (``?format=xlsx``)."""
+    listing = _report_listing(request)
+    reports = listing.apply(selectors.report_list_for(user=request.user))
+    fmt = export_format(request)
+    if fmt is not None:
+        header = [
+            _("Report number"),
+            _("Cloud"),
+            _("Campaign"),
+            _("Language"),
+            _("Status"),
+            _("File"),
+            _("Issued"),
+            _("Issued by"),
+            _("Verification code"),
+        ]
+        rows = (
+            [
+                r.number,
+                r.assessment.cloud.name,
+                r.assessment.campaign.name,
+                r.get_language_display(),
+                r.get_status_display(),
+                r.get_state_display(),
+                r.issued_at,
+                str(r.issued_by or ""),
+                r.verification_code,
+            ]
+            for r in reports.iterator(chunk_size=500)
+        )
+        return export_response(fmt, str(_("certified-reports")), header, rows)
+    return render(
+        request,
+        "certified/report_list.html",
+        {"page": paginate(request, reports), "listing": listing},
+    )

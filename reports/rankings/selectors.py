@@ -74,15 +74,19 @@ def _points(result: ScoreResult) -> dict[str, Decimal]:
 
 def campaign_ranking_data(*, campaign: Campaign) -> CampaignRankingData:
     vendors = Prefetch("cloud__vendors", queryset=Organisation.objects.order_by("name"))
+    # Excluded clouds are out of the campaign: neither candidates nor unfinished.
     assessments = {
         a.pk: a
-        for a in campaign.assessments.select_related("cloud", "cloud__owner")
+        for a in campaign.assessments.exclude(state=Assessment.State.EXCLUDED)
+        .select_related("cloud", "cloud__owner")
         .prefetch_related(vendors)
         .order_by("pk")
     }
     results = {
         r.assessment_id: r
-        for r in ScoreResult.objects.filter(assessment__campaign=campaign, is_current=True)
+        for r in ScoreResult.objects.filter(assessment__campaign=campaign, is_current=True).exclude(
+            assessment__state=Assessment.State.EXCLUDED
+        )
     }
     levels = list(LevelRule.objects.filter(framework_id=campaign.framework_id).order_by("order"))
     dimensions = list(

@@ -124,13 +124,28 @@ def _level_choices(provisional: selectors.Provisional) -> list[tuple[str, str]]:
 def ranking_admin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The provisional ranking with today's scores: pools, ties, exclusions and their reasons,
     the settings, published versions and objections."""
-    user, campaign = _campaign_for_admin(request, pk)
+    _user, campaign = _campaign_for_admin(request, pk)
+    return _admin_page(request, campaign)
+
+
+def _admin_page(
+    request: AuthenticatedRequest,
+    campaign: Campaign,
+    *,
+    form: SettingsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The ranking admin page; ``form`` is a settings form the admin posted and must correct
+    (re-shown as typed, with its errors)."""
     kind = selectors.kind_for(campaign)
     draft = selectors.ranking_draft_of(campaign=campaign, kind=kind)
     if draft is None:
         draft, _latest = services.ranking_defaults(campaign=campaign)
     provisional = selectors.ranking_provisional(ranking=draft)
-    form = SettingsForm(initial=SettingsForm.initial_for(draft), levels=_level_choices(provisional))
+    if form is None:
+        form = SettingsForm(
+            initial=SettingsForm.initial_for(draft), levels=_level_choices(provisional)
+        )
     levels = {lv.code: lv for lv in provisional.data.levels}
     exclusions = [
         {
@@ -201,6 +216,7 @@ def ranking_admin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             ],
             "pools": pools,
         },
+        status=status,
     )
 
 
@@ -212,11 +228,9 @@ def ranking_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     provisional = selectors.ranking_provisional(ranking=draft)
     form = SettingsForm(request.POST, levels=_level_choices(provisional))
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                # An ErrorList yields its messages as strings.
-                messages.error(request, str(error))
-        return redirect("rankings:admin", campaign.pk)
+        # Shown again as typed, each error beside its field: nothing is saved.
+        messages.error(request, _("The settings were not saved: correct the fields marked below."))
+        return _admin_page(request, campaign, form=form, status=400)
     data = form.cleaned_data
     try:
         services.ranking_settings_save(
@@ -236,8 +250,8 @@ def ranking_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Settings saved."))
+        return _admin_page(request, campaign, form=form, status=400)
+    messages.success(request, _("Settings saved."))
     return redirect("rankings:admin", campaign.pk)
 
 

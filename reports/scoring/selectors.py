@@ -131,7 +131,10 @@ def scoring_inputs_many(*, assessments: list[Assessment]) -> dict[int, ScoringIn
     ids = [a.pk for a in assessments]
     ratings: dict[tuple[int, int], list[Rating]] = defaultdict(list)
     for assessment_id, indicator_id, rating, met in (
-        Rating.objects.filter(assignment__assessment_id__in=ids)
+        # Removed (or replaced) assessors' ratings stay in the record but do not count.
+        Rating.objects.filter(
+            assignment__assessment_id__in=ids, assignment__removed_at__isnull=True
+        )
         .order_by("assignment__assigned_at", "assignment_id")
         .values_list("assignment__assessment_id", "indicator_id", "rating", "met")
     ):
@@ -200,8 +203,11 @@ def score_visible_to(*, user: User, assessment: Assessment) -> bool:
 
 
 def score_result_for(*, user: User, assessment: Assessment) -> ScoreResult | None:
-    """The current result for the assessment page's breakdown, or None when there is none or
-    the user may not read it yet."""
+    """The current result for the assessment page's breakdown, or None when there is none, the
+    user may not read it yet, or the cloud is excluded from the campaign (its last result stays
+    stored, and comes back if it is re-included, but it is no longer a result of the campaign)."""
+    if assessment.state == Assessment.State.EXCLUDED:
+        return None
     if not score_visible_to(user=user, assessment=assessment):
         return None
     return score_result_current(assessment=assessment)

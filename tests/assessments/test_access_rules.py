@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
+from django.utils import timezone
+
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
@@ -13,7 +17,13 @@ def test_the_vendor_of_the_cloud_answers_only_while_the_campaign_is_open(
 ) -> None:
     assert policy.can(vendor, Action.ASSESSMENT_ANSWER, assessment)
     assert policy.decide(outsider_vendor, Action.ASSESSMENT_ANSWER, assessment).kind == "relation"
+    # In review, a draft stays open to its vendor only until its deadline (closes_on here).
     assessment.campaign.state = "reviewing"
+    assert policy.can(vendor, Action.ASSESSMENT_ANSWER, assessment)
+    assessment.campaign.closes_on = timezone.localdate() - datetime.timedelta(days=1)
+    decision = policy.decide(vendor, Action.ASSESSMENT_ANSWER, assessment)
+    assert (decision.allowed, decision.kind) == (False, "state")
+    assessment.campaign.state = "closed"
     decision = policy.decide(vendor, Action.ASSESSMENT_ANSWER, assessment)
     assert (decision.allowed, decision.kind) == (False, "state")
 

@@ -29,6 +29,12 @@ ROUTES: dict[str, tuple[str | None, dict[str, str] | None]] = {
     "assessment_settle": ("assessment", {"reason": "依据材料"}),
     "assessment_return": ("assessment", {"comment": "请补充材料"}),
     "assessment_approve": ("assessment", {}),
+    "campaign_edit": ("campaign", None),
+    "campaign_close": ("campaign", None),
+    "assessment_reopen": ("assessment", None),
+    "assessment_exclude": ("assessment", None),
+    "assessment_include": ("assessment", {}),
+    "assignment_replace": ("assignment", None),
 }
 
 
@@ -44,6 +50,10 @@ def _url(name: str, of: str | None, assessment: Assessment) -> str:
     if of is None:
         return reverse(f"assessments:{name}")
     pk = assessment.campaign_id if of == "campaign" else assessment.pk
+    if of == "assignment":
+        first = assessment.assignments.first()
+        assert first is not None
+        pk = first.pk
     return reverse(f"assessments:{name}", args=[pk])
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Organisation, User
 from assessments import services
@@ -269,6 +270,7 @@ def test_the_cockpit_counts_assessments_by_state(
         "returned": 0,
         "scored": 0,
         "approved": 0,
+        "excluded": 0,
     }
     assert '<dd data-state="submitted">1</dd>' in response.content.decode()
 
@@ -346,9 +348,10 @@ def test_closing_with_unapproved_assessments_shows_the_services_message(
 
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.REVIEWING
-    assert "Every assessment must be approved before the campaign closes." in [
-        str(m) for m in response.context["messages"]
-    ]
+    assert any(
+        str(m).startswith("Every assessment must be approved or excluded before the campaign")
+        for m in response.context["messages"]
+    )
 
 
 def test_a_state_that_skips_a_step_is_refused(admin: User, campaign: Campaign) -> None:
@@ -424,17 +427,46 @@ def test_adding_no_cloud_says_so_and_saves_nothing(
     assert not campaign.assessments.exists()
 
 
-def test_clouds_cannot_be_added_once_the_review_started(
+def test_a_cloud_joining_after_the_review_started_needs_a_deadline_for_its_vendors(
     admin: User, campaign: Campaign, cloud: Cloud
 ) -> None:
     services.campaign_set_state(campaign=campaign, state="reviewing", acting_user=admin)
+    url = reverse("assessments:campaign_add_clouds", args=[campaign.pk])
+
+    refused = client_for(admin).post(url, {"clouds": [str(cloud.pk)]})
+
+    assert refused.status_code == 400
+    assert "give the vendors of the clouds you add a deadline" in refused.content.decode()
+    assert not campaign.assessments.exists()
+
+    past = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    refused = client_for(admin).post(url, {"clouds": [str(cloud.pk)], "due_on": past})
+    assert refused.status_code == 400
+    assert "The deadline cannot be in the past." in refused.content.decode()
+    assert not campaign.assessments.exists()
+
+    due = timezone.localdate() + datetime.timedelta(days=10)
+    added = client_for(admin).post(url, {"clouds": [str(cloud.pk)], "due_on": due.isoformat()})
+
+    assert added.status_code == 302
+    (assessment,) = campaign.assessments.all()
+    assert assessment.state == Assessment.State.DRAFT and assessment.due_on == due
+    event = AuditEvent.objects.get(action="assessments.assessment.created")
+    assert event.changes["due_on"] == due.isoformat()
+
+
+def test_clouds_cannot_be_added_to_a_closed_campaign(
+    admin: User, campaign: Campaign, cloud: Cloud
+) -> None:
+    services.campaign_set_state(campaign=campaign, state="reviewing", acting_user=admin)
+    services.campaign_set_state(campaign=campaign, state="closed", acting_user=admin)
 
     response = client_for(admin).post(
         reverse("assessments:campaign_add_clouds", args=[campaign.pk]), {"clouds": [str(cloud.pk)]}
     )
 
     assert response.status_code == 400
-    assert "Clouds can be added only before the review starts." in response.content.decode()
+    assert "Clouds cannot be added to a closed campaign." in response.content.decode()
     assert not campaign.assessments.exists()
 
 

@@ -398,7 +398,7 @@ def test_only_the_clouds_vendor_may_upload(
 def test_nothing_is_uploaded_once_the_campaign_is_no_longer_open(
     assessment: Assessment, indicator: Indicator, vendor: User, admin: User, media: Path
 ) -> None:
-    Campaign.objects.filter(pk=assessment.campaign_id).update(state=Campaign.State.REVIEWING)
+    Campaign.objects.filter(pk=assessment.campaign_id).update(state=Campaign.State.CLOSED)
 
     with pytest.raises(ValidationError) as excinfo:
         upload(assessment, indicator, vendor, "report.pdf", PDF)

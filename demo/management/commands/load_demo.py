@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from demo.accounts import DEMO_PASSWORD, load_demo_accounts
 from demo.campaigns import load_demo_campaign
 from demo.rankings import demo_rankings_publish
 from demo.reports import demo_reports_issue
+from notifications.models import Notification
 
 
 class Command(BaseCommand):
@@ -34,6 +36,11 @@ class Command(BaseCommand):
             rankings = demo_rankings_publish()
             self.stdout.write(
                 "Demo rankings published: " + ", ".join(str(r.year) for r in rankings)
+            )
+            # Building the demo's history told the demo accounts of every step: those
+            # notifications stay listed, as read, so that the menu counts only what comes next.
+            Notification.objects.filter(recipient__is_demo=True, read_at=None).update(
+                read_at=timezone.now()
             )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
         for user in users:

@@ -54,7 +54,9 @@ def test_an_admin_renders_again_a_report_pending_longer_than_the_grace_period(
     with django_capture_on_commit_callbacks(execute=True) as queued:
         certify.report_render_retry(report=pending, acting_user=admin)
 
-    assert len(queued) == 1
+    # One rendering queued (the rendered report's notifications are queued after it).
+    renders = [c for c in queued if "report_render_enqueue" in getattr(c, "__qualname__", "")]
+    assert len(renders) == 1
     pending.refresh_from_db()
     assert pending.state == Report.State.READY
     assert retry_events(pending) == [{"state": "pending", "stuck": True}]

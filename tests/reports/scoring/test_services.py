@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from indicators.models import Indicator, VetoRule
 from reports.models import CampaignScoringItem, CampaignScoringRun, ScoreResult, VetoFinding
 from reports.scoring import results, services
+from reports.scoring.selectors import score_result_for
 
 
 def _indicator(assessment: Assessment, code: str) -> Indicator:
@@ -159,6 +160,25 @@ def test_only_admins_record_vetoes(scored: Assessment, assessor: User) -> None:
             assessment=scored, veto_rule=veto, note="x", acting_user=assessor
         )
     assert not VetoFinding.objects.exists()
+
+
+def test_no_veto_is_recorded_on_an_excluded_cloud(scored: Assessment, admin: User) -> None:
+    from django.core.exceptions import ValidationError
+
+    results.assessment_score(assessment_id=scored.pk)
+    assert score_result_for(user=admin, assessment=scored) is not None
+    workflow.assessment_exclude(
+        assessment=scored, reason="该云平台停止运营，退出本批次评估。", acting_user=admin
+    )
+    veto = VetoRule.objects.get(framework=scored.campaign.framework)
+    with pytest.raises(ValidationError, match="excluded from the campaign"):
+        services.veto_finding_record(
+            assessment=scored, veto_rule=veto, note="重大安全事件", acting_user=admin
+        )
+    assert not VetoFinding.objects.exists()
+    # Its last result is kept, but the page no longer shows it as the cloud's score.
+    assert ScoreResult.objects.filter(assessment=scored, is_current=True).exists()
+    assert score_result_for(user=admin, assessment=scored) is None
 
 
 def test_scoring_a_campaign_counts_every_assessment_once(
