@@ -35,229 +35,262 @@ class ActionText:
     verb: Promise  # "Returned": the action within its kind, for the filter
 
 
-L = gettext_lazy
-
 # The kinds of object actions are about: the ``<app>.<thing>`` of a code.
 KINDS: dict[str, Promise] = {
-    "accounts.organisation": L("Organisation"),
-    "accounts.user": L("Account"),
-    "assessments.cloud": L("Government cloud"),
-    "assessments.conflict": L("Conflict of interest"),
-    "assessments.campaign": L("Campaign"),
-    "assessments.assessment": L("Assessment"),
-    "assessments.assignment": L("Assessor assignment"),
-    "assessments.rating": L("Rating"),
-    "assessments.evidence": L("Evidence file"),
-    "assessments.score_sheet": L("Score sheet"),
-    "indicators.framework": L("Catalog"),
-    "reports.scoring_run": L("Campaign scoring"),
-    "reports.score": L("Score"),
-    "reports.veto": L("Veto"),
-    "reports.report": L("Certified report"),
-    "reports.ranking": L("Ranking"),
-    "reports.objection": L("Objection"),
-    "reports.sweep": L("Maintenance"),
+    "accounts.organisation": gettext_lazy("Organisation"),
+    "accounts.user": gettext_lazy("Account"),
+    "assessments.cloud": gettext_lazy("Government cloud"),
+    "assessments.conflict": gettext_lazy("Conflict of interest"),
+    "assessments.campaign": gettext_lazy("Campaign"),
+    "assessments.assessment": gettext_lazy("Assessment"),
+    "assessments.assignment": gettext_lazy("Assessor assignment"),
+    "assessments.rating": gettext_lazy("Rating"),
+    "assessments.evidence": gettext_lazy("Evidence file"),
+    "assessments.score_sheet": gettext_lazy("Score sheet"),
+    "indicators.framework": gettext_lazy("Catalog"),
+    "reports.scoring_run": gettext_lazy("Campaign scoring"),
+    "reports.score": gettext_lazy("Score"),
+    "reports.veto": gettext_lazy("Veto"),
+    "reports.report": gettext_lazy("Certified report"),
+    "reports.ranking": gettext_lazy("Ranking"),
+    "reports.objection": gettext_lazy("Objection"),
+    "reports.sweep": gettext_lazy("Maintenance"),
 }
 
 ACTIONS: dict[str, ActionText] = {
     # accounts
     "accounts.organisation.created": ActionText(
-        L("%(actor)s created the organisation %(object)s"), L("Created")
+        gettext_lazy("%(actor)s created the organisation %(object)s"), gettext_lazy("Created")
     ),
     "accounts.user.created": ActionText(
-        L("%(actor)s created the account %(object)s"), L("Created")
+        gettext_lazy("%(actor)s created the account %(object)s"), gettext_lazy("Created")
     ),
-    "accounts.user.logged_in": ActionText(L("%(actor)s signed in"), L("Signed in")),
-    "accounts.user.logged_out": ActionText(L("%(actor)s signed out"), L("Signed out")),
+    "accounts.user.logged_in": ActionText(
+        gettext_lazy("%(actor)s signed in"), gettext_lazy("Signed in")
+    ),
+    "accounts.user.logged_out": ActionText(
+        gettext_lazy("%(actor)s signed out"), gettext_lazy("Signed out")
+    ),
     # clouds and conflicts
     "assessments.cloud.created": ActionText(
-        L("%(actor)s registered the government cloud %(object)s"), L("Registered")
+        gettext_lazy("%(actor)s registered the government cloud %(object)s"),
+        gettext_lazy("Registered"),
     ),
     "assessments.cloud.imported": ActionText(
-        L("%(actor)s imported government clouds from a spreadsheet"), L("Imported")
+        gettext_lazy("%(actor)s imported government clouds from a spreadsheet"),
+        gettext_lazy("Imported"),
     ),
     "assessments.cloud.updated": ActionText(
-        L("%(actor)s edited the government cloud %(object)s"), L("Edited")
+        gettext_lazy("%(actor)s edited the government cloud %(object)s"), gettext_lazy("Edited")
     ),
     "assessments.cloud.edited": ActionText(
-        L("%(actor)s edited the government cloud %(object)s"), L("Edited")
+        gettext_lazy("%(actor)s edited the government cloud %(object)s"), gettext_lazy("Edited")
     ),
     "assessments.cloud.archived": ActionText(
-        L("%(actor)s archived the government cloud %(object)s"), L("Archived")
+        gettext_lazy("%(actor)s archived the government cloud %(object)s"), gettext_lazy("Archived")
     ),
     "assessments.cloud.unarchived": ActionText(
-        L("%(actor)s took the government cloud %(object)s out of the archive"),
-        L("Taken out of the archive"),
+        gettext_lazy("%(actor)s took the government cloud %(object)s out of the archive"),
+        gettext_lazy("Taken out of the archive"),
     ),
     "assessments.conflict.declared": ActionText(
-        L("%(actor)s declared a conflict of interest: %(object)s"), L("Declared")
+        gettext_lazy("%(actor)s declared a conflict of interest: %(object)s"),
+        gettext_lazy("Declared"),
     ),
     # campaigns
     "assessments.campaign.created": ActionText(
-        L("%(actor)s created the campaign %(object)s"), L("Created")
+        gettext_lazy("%(actor)s created the campaign %(object)s"), gettext_lazy("Created")
     ),
     "assessments.campaign.updated": ActionText(
-        L("%(actor)s edited the campaign %(object)s"), L("Edited")
+        gettext_lazy("%(actor)s edited the campaign %(object)s"), gettext_lazy("Edited")
     ),
     "assessments.campaign.open": ActionText(
-        L("%(actor)s opened the campaign %(object)s"), L("Opened")
+        gettext_lazy("%(actor)s opened the campaign %(object)s"), gettext_lazy("Opened")
     ),
     "assessments.campaign.reviewing": ActionText(
-        L("%(actor)s moved the campaign %(object)s to review"), L("Moved to review")
+        gettext_lazy("%(actor)s moved the campaign %(object)s to review"),
+        gettext_lazy("Moved to review"),
     ),
     "assessments.campaign.closed": ActionText(
-        L("%(actor)s closed the campaign %(object)s"), L("Closed")
+        gettext_lazy("%(actor)s closed the campaign %(object)s"), gettext_lazy("Closed")
     ),
     # assessments
     "assessments.assessment.created": ActionText(
-        L("%(actor)s added %(object)s to the campaign"), L("Added to the campaign")
+        gettext_lazy("%(actor)s added %(object)s to the campaign"),
+        gettext_lazy("Added to the campaign"),
     ),
     "assessments.assessment.submitted": ActionText(
-        L("%(actor)s submitted the self-assessment of %(object)s"), L("Self-assessment submitted")
+        gettext_lazy("%(actor)s submitted the self-assessment of %(object)s"),
+        gettext_lazy("Self-assessment submitted"),
     ),
     "assessments.assessment.review_started": ActionText(
-        L("%(actor)s started scoring %(object)s"), L("Scoring started")
+        gettext_lazy("%(actor)s started scoring %(object)s"), gettext_lazy("Scoring started")
     ),
     "assessments.assessment.scored": ActionText(
-        L("%(actor)s handed in the last scores of %(object)s: scoring is complete"),
-        L("Scoring complete"),
+        gettext_lazy("%(actor)s handed in the last scores of %(object)s: scoring is complete"),
+        gettext_lazy("Scoring complete"),
     ),
     "assessments.assessment.returned": ActionText(
-        L("%(actor)s returned the self-assessment of %(object)s"), L("Returned")
+        gettext_lazy("%(actor)s returned the self-assessment of %(object)s"),
+        gettext_lazy("Returned"),
     ),
     "assessments.assessment.approved": ActionText(
-        L("%(actor)s approved the assessment of %(object)s"), L("Approved")
+        gettext_lazy("%(actor)s approved the assessment of %(object)s"), gettext_lazy("Approved")
     ),
     "assessments.assessment.excluded": ActionText(
-        L("%(actor)s excluded %(object)s from the campaign"), L("Excluded")
+        gettext_lazy("%(actor)s excluded %(object)s from the campaign"), gettext_lazy("Excluded")
     ),
     "assessments.assessment.included": ActionText(
-        L("%(actor)s brought %(object)s back into the campaign"), L("Brought back")
+        gettext_lazy("%(actor)s brought %(object)s back into the campaign"),
+        gettext_lazy("Brought back"),
     ),
     "assessments.assessment.reincluded": ActionText(
-        L("%(actor)s brought %(object)s back into the campaign"), L("Brought back")
+        gettext_lazy("%(actor)s brought %(object)s back into the campaign"),
+        gettext_lazy("Brought back"),
     ),
     "assessments.assessment.review_reopened": ActionText(
-        L("%(actor)s reopened the scoring of %(object)s"), L("Scoring reopened")
+        gettext_lazy("%(actor)s reopened the scoring of %(object)s"),
+        gettext_lazy("Scoring reopened"),
     ),
     "assessments.assessment.reopened": ActionText(
-        L("%(actor)s reopened the self-assessment of %(object)s"), L("Reopened")
+        gettext_lazy("%(actor)s reopened the self-assessment of %(object)s"),
+        gettext_lazy("Reopened"),
     ),
     "assessments.assignment.created": ActionText(
-        L("%(actor)s assigned an assessor to %(object)s"), L("Assessor assigned")
+        gettext_lazy("%(actor)s assigned an assessor to %(object)s"),
+        gettext_lazy("Assessor assigned"),
     ),
     "assessments.assignment.submitted": ActionText(
-        L("%(actor)s handed in their scores for %(object)s"), L("Scores handed in")
+        gettext_lazy("%(actor)s handed in their scores for %(object)s"),
+        gettext_lazy("Scores handed in"),
     ),
     "assessments.assignment.removed": ActionText(
-        L("%(actor)s removed an assessor from %(object)s"), L("Assessor removed")
+        gettext_lazy("%(actor)s removed an assessor from %(object)s"),
+        gettext_lazy("Assessor removed"),
     ),
     "assessments.assignment.replaced": ActionText(
-        L("%(actor)s replaced an assessor of %(object)s"), L("Assessor replaced")
+        gettext_lazy("%(actor)s replaced an assessor of %(object)s"),
+        gettext_lazy("Assessor replaced"),
     ),
     "assessments.rating.settled": ActionText(
-        L("%(actor)s settled a disputed rating of %(object)s"), L("Settled")
+        gettext_lazy("%(actor)s settled a disputed rating of %(object)s"), gettext_lazy("Settled")
     ),
     "assessments.evidence.uploaded": ActionText(
-        L("%(actor)s uploaded the evidence file %(object)s"), L("Uploaded")
+        gettext_lazy("%(actor)s uploaded the evidence file %(object)s"), gettext_lazy("Uploaded")
     ),
     "assessments.evidence.deleted": ActionText(
-        L("%(actor)s deleted the evidence file %(object)s"), L("Deleted")
+        gettext_lazy("%(actor)s deleted the evidence file %(object)s"), gettext_lazy("Deleted")
     ),
     "assessments.score_sheet.imported": ActionText(
-        L("%(actor)s imported a score sheet for %(object)s"), L("Imported")
+        gettext_lazy("%(actor)s imported a score sheet for %(object)s"), gettext_lazy("Imported")
     ),
     # catalogs
     "indicators.framework.imported": ActionText(
-        L("%(actor)s imported the catalog %(object)s"), L("Imported")
+        gettext_lazy("%(actor)s imported the catalog %(object)s"), gettext_lazy("Imported")
     ),
     "indicators.framework.replaced": ActionText(
-        L("%(actor)s replaced the draft catalog %(object)s with a new file"),
-        L("Replaced by a new file"),
+        gettext_lazy("%(actor)s replaced the draft catalog %(object)s with a new file"),
+        gettext_lazy("Replaced by a new file"),
     ),
     "indicators.framework.drafted": ActionText(
-        L("%(actor)s started the new draft catalog %(object)s"), L("New draft")
+        gettext_lazy("%(actor)s started the new draft catalog %(object)s"),
+        gettext_lazy("New draft"),
     ),
     "indicators.framework.edited": ActionText(
-        L("%(actor)s edited the draft catalog %(object)s"), L("Edited")
+        gettext_lazy("%(actor)s edited the draft catalog %(object)s"), gettext_lazy("Edited")
     ),
     "indicators.framework.published": ActionText(
-        L("%(actor)s published the catalog %(object)s"), L("Published")
+        gettext_lazy("%(actor)s published the catalog %(object)s"), gettext_lazy("Published")
     ),
     "indicators.framework.retired": ActionText(
-        L("%(actor)s retired the catalog %(object)s"), L("Retired")
+        gettext_lazy("%(actor)s retired the catalog %(object)s"), gettext_lazy("Retired")
     ),
     # scoring
     "reports.scoring_run.started": ActionText(
-        L("%(actor)s started scoring the campaign %(object)s"), L("Started")
+        gettext_lazy("%(actor)s started scoring the campaign %(object)s"), gettext_lazy("Started")
     ),
     "reports.scoring_run.resumed": ActionText(
-        L("%(actor)s resumed scoring the campaign %(object)s"), L("Resumed")
+        gettext_lazy("%(actor)s resumed scoring the campaign %(object)s"), gettext_lazy("Resumed")
     ),
     "reports.score.computed": ActionText(
-        L("%(actor)s computed the score of %(object)s"), L("Score computed")
+        gettext_lazy("%(actor)s computed the score of %(object)s"), gettext_lazy("Score computed")
     ),
     "reports.score.reinstated": ActionText(
-        L("%(actor)s reinstated an earlier score of %(object)s"), L("Reinstated")
+        gettext_lazy("%(actor)s reinstated an earlier score of %(object)s"),
+        gettext_lazy("Reinstated"),
     ),
     "reports.veto.recorded": ActionText(
-        L("%(actor)s recorded a veto against %(object)s"), L("Recorded")
+        gettext_lazy("%(actor)s recorded a veto against %(object)s"), gettext_lazy("Recorded")
     ),
     "reports.veto.withdrawn": ActionText(
-        L("%(actor)s withdrew a veto against %(object)s"), L("Withdrawn")
+        gettext_lazy("%(actor)s withdrew a veto against %(object)s"), gettext_lazy("Withdrawn")
     ),
     # certified reports
     "reports.report.issued": ActionText(
-        L("%(actor)s issued the report %(object)s"), L("Report issued")
+        gettext_lazy("%(actor)s issued the report %(object)s"), gettext_lazy("Report issued")
     ),
     "reports.report.superseded": ActionText(
-        L("%(actor)s replaced the report %(object)s with a new issue"), L("Superseded")
+        gettext_lazy("%(actor)s replaced the report %(object)s with a new issue"),
+        gettext_lazy("Superseded"),
     ),
     "reports.report.revoked": ActionText(
-        L("%(actor)s revoked the report %(object)s"), L("Revoked")
+        gettext_lazy("%(actor)s revoked the report %(object)s"), gettext_lazy("Revoked")
     ),
     "reports.report.rendered": ActionText(
-        L("The PDF of the report %(object)s was generated"), L("PDF generated")
+        gettext_lazy("The PDF of the report %(object)s was generated"),
+        gettext_lazy("PDF generated"),
     ),
     "reports.report.render_failed": ActionText(
-        L("The PDF of the report %(object)s could not be generated"), L("PDF failed")
+        gettext_lazy("The PDF of the report %(object)s could not be generated"),
+        gettext_lazy("PDF failed"),
     ),
     "reports.report.render_retried": ActionText(
-        L("%(actor)s generated the PDF of the report %(object)s again"), L("PDF generated again")
+        gettext_lazy("%(actor)s generated the PDF of the report %(object)s again"),
+        gettext_lazy("PDF generated again"),
     ),
     # rankings and objections
     "reports.ranking.created": ActionText(
-        L("%(actor)s started the draft list %(object)s"), L("Draft started")
+        gettext_lazy("%(actor)s started the draft list %(object)s"), gettext_lazy("Draft started")
     ),
     "reports.ranking.settings_changed": ActionText(
-        L("%(actor)s changed the settings of %(object)s"), L("Settings changed")
+        gettext_lazy("%(actor)s changed the settings of %(object)s"),
+        gettext_lazy("Settings changed"),
     ),
     "reports.ranking.adjusted": ActionText(
-        L("%(actor)s adjusted a place in %(object)s"), L("Adjusted")
+        gettext_lazy("%(actor)s adjusted a place in %(object)s"), gettext_lazy("Adjusted")
     ),
     "reports.ranking.adjustment_withdrawn": ActionText(
-        L("%(actor)s withdrew an adjustment of %(object)s"), L("Adjustment withdrawn")
+        gettext_lazy("%(actor)s withdrew an adjustment of %(object)s"),
+        gettext_lazy("Adjustment withdrawn"),
     ),
-    "reports.ranking.published": ActionText(L("%(actor)s published %(object)s"), L("Published")),
+    "reports.ranking.published": ActionText(
+        gettext_lazy("%(actor)s published %(object)s"), gettext_lazy("Published")
+    ),
     "reports.objection.lodged": ActionText(
-        L("%(actor)s lodged the objection %(object)s"), L("Lodged")
+        gettext_lazy("%(actor)s lodged the objection %(object)s"), gettext_lazy("Lodged")
     ),
     "reports.objection.answered": ActionText(
-        L("%(actor)s answered the objection %(object)s"), L("Objection answered")
+        gettext_lazy("%(actor)s answered the objection %(object)s"),
+        gettext_lazy("Objection answered"),
     ),
     "reports.sweep.requeued": ActionText(
-        L("%(actor)s queued stuck reports and scoring runs again"), L("Stuck work queued again")
+        gettext_lazy("%(actor)s queued stuck reports and scoring runs again"),
+        gettext_lazy("Stuck work queued again"),
     ),
 }
 
 # The Django admin site records ``<app>.<model>.admin_<verb>`` for every model it edits.
 ADMIN_VERBS: dict[str, ActionText] = {
-    "added": ActionText(L("%(actor)s added %(kind)s %(object)s in the admin site"), L("Added")),
+    "added": ActionText(
+        gettext_lazy("%(actor)s added %(kind)s %(object)s in the admin site"), gettext_lazy("Added")
+    ),
     "changed": ActionText(
-        L("%(actor)s changed %(kind)s %(object)s in the admin site"), L("Changed")
+        gettext_lazy("%(actor)s changed %(kind)s %(object)s in the admin site"),
+        gettext_lazy("Changed"),
     ),
     "deleted": ActionText(
-        L("%(actor)s deleted %(kind)s %(object)s in the admin site"), L("Deleted")
+        gettext_lazy("%(actor)s deleted %(kind)s %(object)s in the admin site"),
+        gettext_lazy("Deleted"),
     ),
 }
 ADMIN_KIND = "admin"  # the filter's value for every admin-site action
@@ -267,76 +300,76 @@ HIDDEN_KEYS = frozenset({"via", "message"})
 
 # Labels of keys that are not a field of the object (or are better said otherwise).
 FIELD_LABELS: dict[str, Promise] = {
-    "from": L("State"),
-    "state": L("State"),
-    "status": L("Status"),
-    "reason": L("Reason"),
-    "comment": L("Comment"),
-    "comments": L("Comments sent"),
-    "indicator": L("Indicator"),
-    "rating": L("Rating"),
-    "met": L("Met"),
-    "assessor": L("Assessor"),
-    "organisation": L("Organisation"),
-    "name": L("Name"),
-    "size": L("Size"),
-    "sha256": L("SHA-256"),
-    "content_sha256": L("SHA-256"),
-    "snapshot_sha256": L("SHA-256"),
-    "evidence_sha256": L("SHA-256"),
-    "inputs_sha256": L("SHA-256"),
-    "file": L("File"),
-    "campaign": L("Campaign"),
-    "cloud": L("Government cloud"),
-    "assessment": L("Assessment"),
-    "assignment": L("Assessor assignment"),
-    "framework": L("Catalog"),
-    "based_on": L("Based on"),
-    "year": L("Year"),
-    "role": L("Role"),
-    "kind": L("Kind"),
-    "division_code": L("Administrative-division code"),
-    "owner": L("Owner"),
-    "vendors": L("Vendors"),
-    "level": L("Level"),
-    "total": L("Total"),
-    "passed": L("Passed"),
-    "version": L("Version"),
-    "from_version": L("Previous version"),
-    "supersedes": L("Supersedes"),
-    "by": L("Replaced by"),
-    "number": L("Report number"),
-    "language": L("Language"),
-    "error": L("Error"),
-    "stuck": L("Stuck"),
-    "veto": L("Veto"),
-    "note": L("Note"),
-    "move": L("Move"),
-    "answer": L("Reply"),
-    "replaces": L("Earlier version"),
-    "ranking": L("Ranking"),
-    "run": L("Scoring run"),
-    "runs": L("Scoring runs"),
-    "assessments": L("Assessments"),
-    "reports": L("Reports"),
-    "report_numbers": L("Report numbers"),
-    "scoring_runs": L("Scoring runs"),
-    "saved": L("Ratings saved"),
-    "changed": L("Ratings changed"),
-    "quotas": L("Quotas"),
-    "min_level": L("Minimum level"),
-    "tie_break": L("Tie break"),
-    "public_form": L("Public form"),
-    "notice_starts_on": L("Public notice starts"),
-    "notice_ends_on": L("Public notice ends"),
-    "name_zh": L("Chinese name"),
-    "name_en": L("English name"),
-    "replacement": L("New assessor"),
-    "due_on": L("New deadline"),
-    "previous_due_on": L("Previous deadline"),
-    "excluded_reason": L("Reason for the exclusion"),
-    "running_campaigns": L("Campaigns under way"),
-    "created": L("Added"),
+    "from": gettext_lazy("State"),
+    "state": gettext_lazy("State"),
+    "status": gettext_lazy("Status"),
+    "reason": gettext_lazy("Reason"),
+    "comment": gettext_lazy("Comment"),
+    "comments": gettext_lazy("Comments sent"),
+    "indicator": gettext_lazy("Indicator"),
+    "rating": gettext_lazy("Rating"),
+    "met": gettext_lazy("Met"),
+    "assessor": gettext_lazy("Assessor"),
+    "organisation": gettext_lazy("Organisation"),
+    "name": gettext_lazy("Name"),
+    "size": gettext_lazy("Size"),
+    "sha256": gettext_lazy("SHA-256"),
+    "content_sha256": gettext_lazy("SHA-256"),
+    "snapshot_sha256": gettext_lazy("SHA-256"),
+    "evidence_sha256": gettext_lazy("SHA-256"),
+    "inputs_sha256": gettext_lazy("SHA-256"),
+    "file": gettext_lazy("File"),
+    "campaign": gettext_lazy("Campaign"),
+    "cloud": gettext_lazy("Government cloud"),
+    "assessment": gettext_lazy("Assessment"),
+    "assignment": gettext_lazy("Assessor assignment"),
+    "framework": gettext_lazy("Catalog"),
+    "based_on": gettext_lazy("Based on"),
+    "year": gettext_lazy("Year"),
+    "role": gettext_lazy("Role"),
+    "kind": gettext_lazy("Kind"),
+    "division_code": gettext_lazy("Administrative-division code"),
+    "owner": gettext_lazy("Owner"),
+    "vendors": gettext_lazy("Vendors"),
+    "level": gettext_lazy("Level"),
+    "total": gettext_lazy("Total"),
+    "passed": gettext_lazy("Passed"),
+    "version": gettext_lazy("Version"),
+    "from_version": gettext_lazy("Previous version"),
+    "supersedes": gettext_lazy("Supersedes"),
+    "by": gettext_lazy("Replaced by"),
+    "number": gettext_lazy("Report number"),
+    "language": gettext_lazy("Language"),
+    "error": gettext_lazy("Error"),
+    "stuck": gettext_lazy("Stuck"),
+    "veto": gettext_lazy("Veto"),
+    "note": gettext_lazy("Note"),
+    "move": gettext_lazy("Move"),
+    "answer": gettext_lazy("Reply"),
+    "replaces": gettext_lazy("Earlier version"),
+    "ranking": gettext_lazy("Ranking"),
+    "run": gettext_lazy("Scoring run"),
+    "runs": gettext_lazy("Scoring runs"),
+    "assessments": gettext_lazy("Assessments"),
+    "reports": gettext_lazy("Reports"),
+    "report_numbers": gettext_lazy("Report numbers"),
+    "scoring_runs": gettext_lazy("Scoring runs"),
+    "saved": gettext_lazy("Ratings saved"),
+    "changed": gettext_lazy("Ratings changed"),
+    "quotas": gettext_lazy("Quotas"),
+    "min_level": gettext_lazy("Minimum level"),
+    "tie_break": gettext_lazy("Tie break"),
+    "public_form": gettext_lazy("Public form"),
+    "notice_starts_on": gettext_lazy("Public notice starts"),
+    "notice_ends_on": gettext_lazy("Public notice ends"),
+    "name_zh": gettext_lazy("Chinese name"),
+    "name_en": gettext_lazy("English name"),
+    "replacement": gettext_lazy("New assessor"),
+    "due_on": gettext_lazy("New deadline"),
+    "previous_due_on": gettext_lazy("Previous deadline"),
+    "excluded_reason": gettext_lazy("Reason for the exclusion"),
+    "running_campaigns": gettext_lazy("Campaigns under way"),
+    "created": gettext_lazy("Added"),
 }
 
 # Actions whose two-item lists are [before, after] pairs (the admin site's changes are too).
@@ -352,9 +385,12 @@ PAIR_ACTIONS = frozenset(
 
 # Keys that mean something else in one action than in the rest.
 ACTION_FIELD_LABELS: dict[str, dict[str, Promise]] = {
-    "assessments.cloud.imported": {"created": L("Clouds added"), "changed": L("Clouds changed")},
-    "assessments.assignment.replaced": {"assessor": L("Assessor replaced")},
-    "assessments.assignment.removed": {"assessor": L("Assessor removed")},
+    "assessments.cloud.imported": {
+        "created": gettext_lazy("Clouds added"),
+        "changed": gettext_lazy("Clouds changed"),
+    },
+    "assessments.assignment.replaced": {"assessor": gettext_lazy("Assessor replaced")},
+    "assessments.assignment.removed": {"assessor": gettext_lazy("Assessor removed")},
 }
 PAIR_KEYS = frozenset({"state", "status"})
 
