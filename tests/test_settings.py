@@ -38,6 +38,8 @@ CHECKED = (
     "PUBLIC_BASE_URL_ALLOW_HTTP",
     "CELERY_TASK_TIME_LIMIT",
     "CELERY_VISIBILITY_TIMEOUT",
+    "CONN_MAX_AGE",
+    "CONN_HEALTH_CHECKS",
 )
 # A complete production environment (nothing connects while settings load).
 PRODUCTION = {
@@ -162,6 +164,22 @@ def test_development_keeps_its_safe_defaults() -> None:
         "True",
         "django.db.backends.sqlite3",
     ]
+
+
+def test_production_keeps_database_connections_and_checks_them_before_reuse() -> None:
+    shown = (
+        "s.DATABASES['default']['CONN_MAX_AGE']",
+        "s.DATABASES['default']['CONN_HEALTH_CHECKS']",
+    )
+
+    assert _load_settings(*shown, **PRODUCTION).stdout.split() == ["loaded", "60", "True"]
+    assert _load_settings(*shown, **PRODUCTION, CONN_MAX_AGE="0").stdout.split() == [
+        "loaded",
+        "0",
+        "True",
+    ]
+    # Development: one connection per request (runserver's threads would each keep one).
+    assert _load_settings(*shown).stdout.split() == ["loaded", "0", "True"]
 
 
 def test_the_visibility_timeout_defaults_to_the_time_limit_plus_300_and_is_configurable() -> None:
