@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -152,7 +152,13 @@ def _org(user: User) -> int | None:
 
 def _vendor_of(user: User, cloud: Any) -> bool:
     org = _org(user)
-    return org is not None and cloud.vendors.filter(pk=org).exists()
+    if org is None:
+        return False
+    # Read once per cloud object: a page asks this for every action it offers. Django's
+    # prefetch cache, which ``cloud.vendors.set()`` and friends clear.
+    if "vendors" not in getattr(cloud, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([cloud], "vendors")
+    return any(v.pk == org for v in cloud.vendors.all())
 
 
 def _assessment_of(obj: Any) -> Any:

@@ -3,16 +3,20 @@ user: outsiders get nothing (and views turn that into 404)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Protocol
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts import policy
 from accounts.models import Organisation, User
 from accounts.policy import Action
+from govcloud_eval.listing import annotated
 from indicators.models import Indicator
 
 from .models import (
@@ -36,14 +40,37 @@ def assessment_list_for(*, user: User) -> QuerySet[Assessment]:
     those assigned to an assessor, their organisation's clouds' for vendors and owners (nothing
     of a campaign still in draft), none for auditors."""
     scope = policy.assessment_scope(user)
-    base = Assessment.objects.select_related("campaign", "cloud", "cloud__owner")
+    base = Assessment.objects.select_related(
+        "campaign", "campaign__framework", "cloud", "cloud__owner"
+    )
     return base.none() if scope.is_empty else base.filter(scope.q)
 
 
+def current_assessors() -> Coalesce:
+    """An annotation: the number of assessors an assessment has now (removed ones not counted),
+    as a subquery, so that annotating it never multiplies the rows."""
+    from django.db.models import IntegerField, OuterRef, Subquery
+
+    current = (
+        Assignment.objects.filter(assessment=OuterRef("pk"), removed_at__isnull=True)
+        .order_by()
+        .values("assessment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(current, output_field=IntegerField()), 0)
+
+
 def assessment_get_for(*, user: User, pk: int) -> Assessment:
-    """The assessment if the user may see it; Http404 otherwise (never the object)."""
+    """The assessment if the user may see it; Http404 otherwise (never the object). It comes
+    annotated ``current_assessors``, the number of assessors assigned now (the actions a page
+    offers depend on it)."""
     try:
-        return assessment_list_for(user=user).get(pk=pk)
+        return (
+            assessment_list_for(user=user)
+            .annotate(current_assessors=current_assessors())
+            .get(pk=pk)
+        )
     except Assessment.DoesNotExist:
         raise Http404 from None
 
@@ -93,19 +120,32 @@ def evidence_get_for(*, user: User, pk: int) -> Evidence:
 def evidence_by_indicator(*, assessment: Assessment) -> dict[int, list[Evidence]]:
     """Indicator id → the assessment's evidence files, by name and then version, in one query."""
     files: dict[int, list[Evidence]] = {}
-    for item in Evidence.objects.filter(assessment=assessment).order_by("original_name", "version"):
+    rows = (
+        Evidence.objects.filter(assessment=assessment)
+        .select_related("uploaded_by", "uploaded_by__organisation")
+        .order_by("original_name", "version")
+    )
+    for item in rows:
         files.setdefault(item.indicator_id, []).append(item)
     return files
 
 
 def indicators_of(*, assessment: Assessment) -> list[Indicator]:
-    """The framework's indicators in catalog order, with dimension and rubric loaded."""
-    return list(
-        Indicator.objects.filter(framework_id=assessment.campaign.framework_id)
-        .select_related("dimension")
-        .prefetch_related("rubric")
-        .order_by("dimension__order", "order")
-    )
+    """The framework's indicators in catalog order, with dimension and rubric loaded: read once
+    per assessment object (a page asks several times; a framework in use never changes)."""
+    memo = vars(assessment)
+    key = ("_indicators_of", assessment.campaign.framework_id)
+    cached: list[Indicator] | None = memo.get("_indicators_of")
+    if cached is None or memo.get("_indicators_key") != key:
+        cached = list(
+            Indicator.objects.filter(framework_id=assessment.campaign.framework_id)
+            .select_related("dimension")
+            .prefetch_related("rubric")
+            .order_by("dimension__order", "order")
+        )
+        memo["_indicators_of"] = cached
+        memo["_indicators_key"] = key
+    return list(cached)
 
 
 @dataclass
@@ -137,8 +177,13 @@ def answers_missing(*, assessment: Assessment) -> list[MissingItem]:
     return missing
 
 
-def ratings_missing(*, assignment: Assignment) -> list[Indicator]:
-    ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
+def ratings_missing(
+    *, assignment: Assignment, ratings: dict[int, Rating] | None = None
+) -> list[Indicator]:
+    """The indicators the assessor has not rated completely; ``ratings`` (indicator id →
+    rating) when the caller has read them already."""
+    if ratings is None:
+        ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
     missing = []
     for indicator in indicators_of(assessment=assignment.assessment):
         rating = ratings.get(indicator.pk)
@@ -181,11 +226,32 @@ class Consolidated:
         return exact.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
+class Vote(Protocol):
+    """What consolidation reads of a rating (or a settlement): a ``Rating`` row, or the two
+    values alone when thousands are consolidated at once (campaign scoring)."""
+
+    @property
+    def rating(self) -> int | None: ...
+
+    @property
+    def met(self) -> bool | None: ...
+
+
+class Rated(Protocol):
+    """What consolidation reads of an indicator."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def is_mandatory(self) -> bool: ...
+
+
 def consolidate(
     *,
-    indicator: Indicator,
-    ratings: list[Rating],
-    settlement: Settlement | None,
+    indicator: Rated,
+    ratings: Sequence[Vote],
+    settlement: Vote | None,
 ) -> Consolidated:
     """The exact mean of the submitted ratings (a fraction: no rounding, whatever the number of
     assessors and their order), unless the lead settled it.
@@ -247,20 +313,21 @@ def unsettled_disagreements(*, assessment: Assessment) -> list[int]:
 # Conflict of interest
 
 
-def assessor_conflicts(*, assessor: User, cloud: Cloud) -> list[str]:
-    """Why this assessor may not score this cloud; empty when nothing stands in the way."""
+def _conflict_reasons(
+    *,
+    assessor: User,
+    parties: dict[int, Organisation],
+    declarations: list[ConflictDeclaration],
+) -> list[str]:
     from django.utils.translation import gettext as _
 
-    parties = {cloud.owner_id: cloud.owner, **{v.pk: v for v in cloud.vendors.all()}}
     reasons: list[str] = []
     if assessor.organisation_id in parties:
         reasons.append(
             _("%(user)s belongs to %(org)s, a party to this cloud.")
             % {"user": assessor, "org": parties[assessor.organisation_id]}
         )
-    for declaration in ConflictDeclaration.objects.filter(
-        assessor=assessor, organisation_id__in=parties
-    ).select_related("organisation"):
+    for declaration in declarations:
         reasons.append(
             _("%(user)s declared a link with %(org)s: %(reason)s")
             % {"user": assessor, "org": declaration.organisation, "reason": declaration.reason}
@@ -268,34 +335,35 @@ def assessor_conflicts(*, assessor: User, cloud: Cloud) -> list[str]:
     return reasons
 
 
+def _cloud_parties(cloud: Cloud) -> dict[int, Organisation]:
+    return {cloud.owner_id: cloud.owner, **{v.pk: v for v in cloud.vendors.all()}}
+
+
+def assessor_conflicts(*, assessor: User, cloud: Cloud) -> list[str]:
+    """Why this assessor may not score this cloud; empty when nothing stands in the way."""
+    parties = _cloud_parties(cloud)
+    declarations = list(
+        ConflictDeclaration.objects.filter(
+            assessor=assessor, organisation_id__in=parties
+        ).select_related("organisation")
+    )
+    return _conflict_reasons(assessor=assessor, parties=parties, declarations=declarations)
+
+
 # ----------------------------------------------------------------------------------------------
 # Campaign cockpit
 
 
 def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
-    counts = dict(campaign.assessments.values_list("state").annotate(n=Count("id")).order_by())
-    return {state: counts.get(state, 0) for state in Assessment.State.values}
+    """The number of the campaign's assessments in every state, in one aggregate query."""
+    counts = campaign.assessments.aggregate(
+        **{state: Count("pk", filter=Q(state=state)) for state in Assessment.State.values}
+    )
+    return {state: counts[state] or 0 for state in Assessment.State.values}
 
 
 def clouds_for_vendor(*, organisation: Organisation) -> QuerySet[Cloud]:
     return Cloud.objects.filter(vendors=organisation)
-
-
-def assessments_with_assignments(*, campaign: Campaign) -> QuerySet[Assessment]:
-    return (
-        campaign.assessments.select_related("cloud", "cloud__owner")
-        .prefetch_related(
-            Prefetch(
-                "assignments",
-                queryset=Assignment.objects.filter(removed_at__isnull=True).select_related(
-                    "assessor"
-                ),
-            )
-        )
-        .annotate(
-            answered=Count("answers", filter=~Q(answers__explanation=""), distinct=True),
-        )
-    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -317,15 +385,22 @@ def campaign_list_with_progress(*, user: User) -> QuerySet[Campaign]:
     return campaign_list_for(user=user).annotate(n_total=Count("assessments"), **counts)
 
 
+# What a heat-map cell records about one indicator of one assessment, and how the page's script
+# reads it: three digits per indicator (see ``HeatRow.cells``).
+ANSWER_CODES = {"none": "0", "partial": "1", "complete": "2"}
+# The states' names (lazy: translated when shown), without get_state_display's cost per row.
+_STATE_LABELS = dict(Assessment.State.choices)
+
+
 @dataclass
 class HeatCell:
     """How complete one indicator of one assessment is."""
 
     indicator: Indicator
-    answer: str  # "complete": rated and explained; "partial": started; "none"
+    answer: str  # "complete": decided and explained; "partial": started; "none"
     evidence: int  # evidence files attached (every version counts)
-    rated: int  # assessors who have decided a rating or met/not met
-    expected: int  # assessors assigned
+    rated: int  # current assessors who have decided a rating or met/not met
+    expected: int  # current assessors assigned
 
     @property
     def rated_level(self) -> str:
@@ -336,16 +411,45 @@ class HeatCell:
 
 @dataclass
 class HeatRow:
-    assessment: Assessment
-    cells: list[HeatCell]
+    """One assessment's row of the heat map and of the cockpit's table.
+
+    ``cells`` holds, per indicator in catalog order, three digits: the answer (0 none,
+    1 started, 2 complete), the evidence files (9 meaning nine or more) and the current
+    assessors who rated it (9 meaning nine or more): ``"219"``. The page's script draws the
+    row from it; ``cell()`` reads it back. ``assignments`` (the current ones) are loaded only
+    for the rows of the table's page (``cockpit_assignments``)."""
+
+    assessment_id: int
+    cloud: str
+    owner: str
+    division_code: str
+    state: str
+    expected: int  # current assessors
+    cells: str
+    indicators: list[Indicator]
+    assignments: list[Assignment] = field(default_factory=list)
+
+    @property
+    def state_label(self) -> str:
+        return str(_STATE_LABELS.get(self.state, self.state))
+
+    def cell(self, index: int) -> HeatCell:
+        digits = self.cells[3 * index : 3 * index + 3]
+        answer, evidence, rated = digits[0], digits[1], digits[2]
+        answers = {code: name for name, code in ANSWER_CODES.items()}
+        return HeatCell(
+            self.indicators[index], answers[answer], int(evidence), int(rated), self.expected
+        )
 
     @property
     def answered(self) -> int:
-        return sum(1 for c in self.cells if c.answer == "complete")
+        return self.cells[0::3].count(ANSWER_CODES["complete"])
 
     @property
     def rated_by_all(self) -> int:
-        return sum(1 for c in self.cells if c.expected and c.rated >= c.expected)
+        if not self.expected:
+            return 0
+        return sum(1 for digit in self.cells[2::3] if int(digit) >= self.expected)
 
 
 @dataclass
@@ -354,96 +458,156 @@ class Heatmap:
     rows: list[HeatRow]
 
 
-def campaign_heatmap(*, campaign: Campaign) -> Heatmap:
-    """The cloud × indicator completeness of a campaign in five queries, whatever its size.
+def cockpit_assessments(*, campaign: Campaign) -> QuerySet[Assessment]:
+    """The campaign's assessments as the cockpit shows them, by division and cloud: the cloud
+    and its owner, and ``assessor_count``, the current assessors (a subquery, not a join: one
+    row per assessment)."""
+    return (
+        campaign.assessments.select_related("cloud", "cloud__owner")
+        .annotate(assessor_count=current_assessors())
+        .order_by("cloud__owner__division_code", "cloud__name", "pk")
+    )
 
-    Answers, evidence and ratings are aggregated per (assessment, indicator) in the database;
-    the grid is assembled in memory.
-    """
-    from django.db.models import BooleanField, ExpressionWrapper
+
+def campaign_heatmap(*, campaign: Campaign, assessments: QuerySet[Assessment]) -> Heatmap:
+    """The completeness of ``assessments`` (from ``cockpit_assessments``, perhaps filtered)
+    indicator by indicator, in three queries whatever their number: the indicators, the
+    assessments (as values), and one query for the cells: answers, evidence files and ratings,
+    each aggregated per assessment and indicator in the database, as one UNION ALL."""
+    from django.db.models import Case, F, IntegerField, Value, When
 
     indicators = list(
         Indicator.objects.filter(framework_id=campaign.framework_id)
         .select_related("dimension")
         .order_by("dimension__order", "order")
     )
-    assessments = list(
-        campaign.assessments.select_related("cloud", "cloud__owner")
-        .annotate(
-            assessor_count=Count("assignments", filter=Q(assignments__removed_at__isnull=True))
+    # Plain values, not model objects: a tenth of the time for hundreds of rows.
+    rows = list(
+        assessments.values(
+            "pk",
+            "state",
+            cloud_name=F("cloud__name"),
+            owner_name=F("cloud__owner__name"),
+            division_code=F("cloud__owner__division_code"),
+            expected=F("assessor_count"),
         )
-        .order_by("cloud__owner__division_code", "cloud__name")
     )
-    answers = {
-        (a, i): ("complete" if decided and explained else "partial")
-        for a, i, decided, explained in Answer.objects.filter(assessment__campaign=campaign)
+    # An answer is complete when decided (a self-rating, or met / not met) and explained.
+    complete = (Q(self_rating__isnull=False) | Q(self_met__isnull=False)) & ~Q(explanation="")
+    answers = (
+        Answer.objects.filter(assessment__campaign=campaign)
         .annotate(
-            decided=ExpressionWrapper(
-                Q(self_rating__isnull=False) | Q(self_met__isnull=False),
-                output_field=BooleanField(),
-            ),
-            explained=ExpressionWrapper(~Q(explanation=""), output_field=BooleanField()),
+            kind=Value("a"),
+            n=Case(When(complete, then=Value(2)), default=Value(1), output_field=IntegerField()),
         )
-        .values_list("assessment_id", "indicator_id", "decided", "explained")
-    }
-    evidence = {
-        (a, i): n
-        for a, i, n in Evidence.objects.filter(assessment__campaign=campaign)
-        .values_list("assessment_id", "indicator_id")
-        .annotate(n=Count("id"))
+        .values_list("assessment_id", "indicator_id", "kind", "n")
+    )
+    evidence = (
+        Evidence.objects.filter(assessment__campaign=campaign)
         .order_by()
-    }
-    rated = {
-        (a, i): n
-        for a, i, n in Rating.objects.filter(
+        .values("assessment_id", "indicator_id")
+        .annotate(kind=Value("e"), n=Count("pk"))
+        .values_list("assessment_id", "indicator_id", "kind", "n")
+    )
+    ratings = (
+        Rating.objects.filter(
             assignment__assessment__campaign=campaign, assignment__removed_at__isnull=True
         )
         .filter(Q(rating__isnull=False) | Q(met__isnull=False))
-        .values_list("assignment__assessment_id", "indicator_id")
-        .annotate(n=Count("id"))
         .order_by()
-    }
-    rows = [
+        .values("assignment__assessment_id", "indicator_id")
+        .annotate(kind=Value("r"), n=Count("pk"))
+        .values_list("assignment__assessment_id", "indicator_id", "kind", "n")
+    )
+    # Each assessment's digits, filled from the aggregates: answer, evidence, ratings.
+    offsets = {"a": 0, "e": 1, "r": 2}
+    position = {indicator.pk: 3 * n for n, indicator in enumerate(indicators)}
+    digits = {row["pk"]: ["0"] * (3 * len(indicators)) for row in rows}
+    for assessment_id, indicator_id, kind, n in answers.union(evidence, ratings, all=True):
+        cells = digits.get(assessment_id)
+        if cells is not None and indicator_id in position:
+            cells[position[indicator_id] + offsets[kind]] = str(min(n, 9))
+    heat_rows = [
         HeatRow(
-            assessment,
-            [
-                HeatCell(
-                    indicator,
-                    answers.get((assessment.pk, indicator.pk), "none"),
-                    evidence.get((assessment.pk, indicator.pk), 0),
-                    rated.get((assessment.pk, indicator.pk), 0),
-                    assessment.assessor_count,
-                )
-                for indicator in indicators
-            ],
+            row["pk"],
+            row["cloud_name"],
+            row["owner_name"],
+            row["division_code"],
+            row["state"],
+            row["expected"],
+            "".join(digits[row["pk"]]),
+            indicators,
         )
-        for assessment in assessments
+        for row in rows
     ]
-    return Heatmap(indicators, rows)
+    return Heatmap(indicators, heat_rows)
+
+
+def cockpit_assignments(*, rows: Sequence[HeatRow]) -> None:
+    """Loads the current assignments, with their assessors, of ``rows`` (a page of the
+    cockpit's table) into ``row.assignments``, in one query."""
+    by_assessment = {row.assessment_id: row for row in rows}
+    for row in rows:
+        row.assignments = []
+    for assignment in (
+        Assignment.objects.filter(assessment_id__in=by_assessment, removed_at__isnull=True)
+        .select_related("assessor")
+        .order_by("assigned_at", "pk")
+    ):
+        by_assessment[assignment.assessment_id].assignments.append(assignment)
+
+
+def overdue_assessments(*, campaign: Campaign, today: datetime.date) -> QuerySet[Assessment]:
+    """Assessments still with the vendor (draft or returned) after their deadline (the
+    window's close, or the new deadline they were given), most overdue first, each annotated
+    ``due``; filtered in the database."""
+    from django.db.models import DateField, Value
+    from django.db.models.functions import Coalesce
+
+    return (
+        campaign.assessments.filter(state__in=[Assessment.State.DRAFT, Assessment.State.RETURNED])
+        .annotate(
+            due=Coalesce(
+                "self_assessment_due_on", Value(campaign.closes_on), output_field=DateField()
+            )
+        )
+        .filter(due__lt=today)
+        .order_by("due", "cloud__name", "pk")
+    )
 
 
 def campaign_overdue(*, campaign: Campaign, today: datetime.date) -> list[tuple[Assessment, int]]:
-    """Assessments still with the vendor (draft or returned) after their deadline (the window's
-    close, or the new deadline they were given), with the number of days they are overdue, most
-    overdue first."""
+    """The overdue assessments (``overdue_assessments``) with the number of days they are
+    overdue, most overdue first: one query."""
     found = []
-    for assessment in campaign.assessments.filter(
-        state__in=[Assessment.State.DRAFT, Assessment.State.RETURNED]
-    ).select_related("campaign", "cloud", "cloud__owner"):
-        if assessment.due_on < today:
-            found.append((assessment, (today - assessment.due_on).days))
-    found.sort(key=lambda pair: -pair[1])
+    for assessment in overdue_assessments(campaign=campaign, today=today).select_related("cloud"):
+        assessment.campaign = campaign
+        found.append((assessment, (today - annotated(assessment, "due")).days))
     return found
 
 
 def assessors_with_conflicts(*, cloud: Cloud) -> list[tuple[User, list[str]]]:
-    """Every active assessor with the reasons (possibly none) they may not score ``cloud``."""
-    assessors = User.objects.filter(
-        role__in=policy.roles_for(Action.RATING_SAVE), is_active=True
-    ).select_related("organisation")
+    """Every active assessor with the reasons (possibly none) they may not score ``cloud``:
+    three queries however many assessors there are."""
+    assessors = list(
+        User.objects.filter(role__in=policy.roles_for(Action.RATING_SAVE), is_active=True)
+        .select_related("organisation")
+        .order_by("username")
+    )
+    parties = _cloud_parties(cloud)
+    declared: dict[int, list[ConflictDeclaration]] = {}
+    for declaration in ConflictDeclaration.objects.filter(
+        assessor__in=[a.pk for a in assessors], organisation_id__in=parties
+    ).select_related("organisation"):
+        declared.setdefault(declaration.assessor_id, []).append(declaration)
     return [
-        (assessor, assessor_conflicts(assessor=assessor, cloud=cloud))
-        for assessor in assessors.order_by("username")
+        (
+            assessor,
+            _conflict_reasons(
+                assessor=assessor, parties=parties, declarations=declared.get(assessor.pk, [])
+            ),
+        )
+        for assessor in assessors
     ]
 
 
@@ -484,7 +648,19 @@ def assessment_review_rows(*, assessment: Assessment) -> tuple[list[Assignment],
         s.indicator_id: s
         for s in Settlement.objects.filter(assessment=assessment).select_related("settled_by")
     }
-    consolidated = consolidated_ratings(assessment=assessment)
+    # Consolidated from what is read above, as ``consolidated_ratings`` does: the current
+    # assessors' ratings, in the order they were assigned.
+    current = sorted(
+        (a for a in assignments if a.removed_at is None), key=lambda a: (a.assigned_at, a.pk)
+    )
+    consolidated = {
+        indicator.pk: consolidate(
+            indicator=indicator,
+            ratings=[r for a in current if (r := ratings.get((a.pk, indicator.pk))) is not None],
+            settlement=settlements.get(indicator.pk),
+        )
+        for indicator in indicators_of(assessment=assessment)
+    }
     rows = [
         ReviewRow(
             indicator,
@@ -638,10 +814,21 @@ def _decide(user: User, action: Action, obj: object) -> tuple[bool, str]:
     return decision.allowed, decision.message
 
 
-def next_actions(*, user: User, assessment: Assessment) -> NextActions:
+def next_actions(
+    *,
+    user: User,
+    assessment: Assessment,
+    unsettled: int | None = None,
+    assignment: Assignment | None = None,
+    ratings: dict[int, Rating] | None = None,
+) -> NextActions:
     """The actions the assessment's page offers ``user`` (admin, vendor, assessor) with, for
     each, whether it is allowed now and why not, from ``accounts.policy`` and the state rules.
-    Owners and others get the summary only."""
+    Owners and others get the summary only.
+
+    A page that has read them already passes what the actions depend on, so that they are not
+    read twice: the number of unsettled disagreements (admins), the assessor's assignment and
+    ratings (assessors)."""
     from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
@@ -654,11 +841,12 @@ def next_actions(*, user: User, assessment: Assessment) -> NextActions:
         review = reverse("assessments:assessment_review", args=[pk])
         allowed, reason = _decide(user, Action.ASSESSMENT_APPROVE, assessment)
         if allowed:
-            unsettled = unsettled_disagreements(assessment=assessment)
+            if unsettled is None:
+                unsettled = len(unsettled_disagreements(assessment=assessment))
             if unsettled:
                 allowed = False
                 reason = _("%(n)s disagreements between assessors are not settled yet.") % {
-                    "n": len(unsettled)
+                    "n": unsettled
                 }
         actions.append(NextAction("approve", _("Approve"), allowed, reason, review))
         allowed, reason = _decide(user, Action.ASSESSMENT_RETURN, assessment)
@@ -676,15 +864,16 @@ def next_actions(*, user: User, assessment: Assessment) -> NextActions:
             )
         )
         assessors = reverse("assessments:assessment_assessors", args=[pk])
-        allowed, reason = _decide(user, Action.ASSIGNMENT_CREATE, assessment)
-        if allowed:
+        current = getattr(assessment, "current_assessors", None)
+        if current is None:
             current = assessment.assignments.filter(removed_at__isnull=True).count()
-            if current >= assessment.campaign.assessors_per_assessment:
-                allowed = False
-                reason = _("The cloud has the campaign's number of assessors.")
+        allowed, reason = _decide(user, Action.ASSIGNMENT_CREATE, assessment)
+        if allowed and current >= assessment.campaign.assessors_per_assessment:
+            allowed = False
+            reason = _("The cloud has the campaign's number of assessors.")
         actions.append(NextAction("assign", _("Assign an assessor"), allowed, reason, assessors))
         allowed, reason = _decide(user, Action.ASSIGNMENT_REPLACE, assessment)
-        if allowed and not assessment.assignments.filter(removed_at__isnull=True).exists():
+        if allowed and not current:
             allowed, reason = False, _("No assessor is assigned.")
         actions.append(
             NextAction("replace", _("Replace or remove an assessor"), allowed, reason, assessors)
@@ -743,14 +932,15 @@ def next_actions(*, user: User, assessment: Assessment) -> NextActions:
                     "Reason: %(reason)s"
                 ) % {"date": date, "reason": why}
     else:
-        assignment = assignment_for(user=user, assessment=assessment)
+        if assignment is None:
+            assignment = assignment_for(user=user, assessment=assessment)
         if assignment is not None:
             assignment.assessment = assessment
             score = reverse("assessments:score", args=[pk])
             allowed, reason = _decide(user, Action.RATING_SAVE, assignment)
             actions.append(NextAction("rate", _("Rate the indicators"), allowed, reason, score))
             if allowed:
-                missing = len(ratings_missing(assignment=assignment))
+                missing = len(ratings_missing(assignment=assignment, ratings=ratings))
                 if missing:
                     allowed = False
                     reason = _("%(n)s indicators still need a rating and its rationale.") % {

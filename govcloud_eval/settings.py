@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "reports",
     "notifications",
     "demo",
+    # The project's own commands (backup, restore).
+    "govcloud_eval",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +152,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend, reading the user with their organisation (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"

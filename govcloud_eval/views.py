@@ -61,8 +61,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         "has_work": any(q.count for q in queues),
     }
     if policy.can(user, Action.USER_MANAGE):
-        roles = account_selectors.user_counts_by_role()
-        kinds = account_selectors.organisation_counts_by_kind()
+        roles, kinds = account_selectors.directory_counts()
         context["user_counts"] = [(User.Role(r).label, n) for r, n in roles.items()]
         context["organisation_counts"] = [(Organisation.Kind(k).label, n) for k, n in kinds.items()]
     if policy.can(user, Action.AUDIT_VIEW):

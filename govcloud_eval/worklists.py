@@ -1,9 +1,10 @@
 """What waits for each role: the work queues the dashboard leads with.
 
-Each queue is a count (one aggregate query) and its first few items (one query), each item
-linking to the page where the work is done; so a dashboard costs the same number of queries
-whether 3 or 3,000 things wait. Excluded assessments and removed assignments are never work.
-The queues read the access policy's scopes: nobody is shown work they could not open.
+Each queue is a count and its first few items, read in one query (the count rides on each row
+as a window function), each item linking to the page where the work is done; so a dashboard
+costs the same number of queries whether 3 or 3,000 things wait. Excluded assessments and
+removed assignments are never work. The queues read the access policy's scopes: nobody is shown
+work they could not open.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from django.db.models import (
     DateField,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Window,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -32,6 +35,7 @@ from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from assessments.models import Assessment, Assignment, Campaign, ReviewComment
+from assessments.selectors import current_assessors
 from govcloud_eval.listing import annotated
 from reports.certified.models import Report
 from reports.rankings.models import Objection, Ranking
@@ -73,6 +77,14 @@ class WorkQueue:
         return max(self.count - len(self.items), 0)
 
 
+def _first(queryset: QuerySet[Any]) -> tuple[int, list[Any]]:
+    """The number of rows of ``queryset`` and its first ``SHOWN`` rows, in one query: each row
+    carries the total (``COUNT(*) OVER ()``, counted before the LIMIT), so a queue costs one
+    query, not a count and a page."""
+    rows = list(queryset.annotate(queue_total=Window(Count("*")))[:SHOWN])
+    return (annotated(rows[0], "queue_total") if rows else 0), rows
+
+
 def _url(name: str, *args: Any) -> str:
     return reverse(name, args=args)
 
@@ -100,7 +112,7 @@ def _needs_assessors(user: User) -> QuerySet[Assessment]:
         _admin_assessments(user)
         .filter(state__in=AWAITING_ASSESSORS)
         .exclude(campaign__state=Campaign.State.CLOSED)
-        .annotate(n_assessors=Count("assignments", filter=Q(assignments__removed_at__isnull=True)))
+        .annotate(n_assessors=current_assessors())
         .filter(n_assessors__lt=F("campaign__assessors_per_assessment"))
         .order_by("submitted_at", "pk")
     )
@@ -122,10 +134,16 @@ def _campaigns_past_deadline(user: User, today: datetime.date) -> QuerySet[Campa
     scope = policy.campaign_scope(user)
     if scope.is_empty:
         return Campaign.objects.none()
-    unscored = Count("assessments", filter=Q(assessments__state__in=AWAITING_ASSESSORS))
+    unscored = (
+        Assessment.objects.filter(campaign=OuterRef("pk"), state__in=AWAITING_ASSESSORS)
+        .order_by()
+        .values("campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         Campaign.objects.filter(scope.q)
-        .annotate(n_unscored=unscored)
+        .annotate(n_unscored=Coalesce(Subquery(unscored, output_field=IntegerField()), 0))
         .filter(
             Q(state=Campaign.State.OPEN, closes_on__lt=today)
             | Q(
@@ -142,12 +160,12 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
     today = today or timezone.localdate()
     queues: list[WorkQueue] = []
 
-    needs = _needs_assessors(user)
+    count, needs = _first(_needs_assessors(user))
     queues.append(
         WorkQueue(
             key="assign",
             title=_("Submissions to assign assessors to"),
-            count=needs.count(),
+            count=count,
             items=[
                 WorkItem(
                     title=str(a.cloud),
@@ -159,51 +177,53 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
                         "required": a.campaign.assessors_per_assessment,
                     },
                 )
-                for a in needs[:SHOWN]
+                for a in needs
             ],
             empty=_("Every submitted self-assessment has its assessors."),
         )
     )
 
-    scored = _admin_assessments(user).filter(state=Assessment.State.SCORED)
+    count, scored = _first(
+        _admin_assessments(user).filter(state=Assessment.State.SCORED).order_by("updated_at", "pk")
+    )
     queues.append(
         WorkQueue(
             key="approve",
             title=_("Scored, waiting for your approval"),
-            count=scored.count(),
+            count=count,
             items=[
                 WorkItem(
                     title=str(a.cloud),
                     url=_url("assessments:assessment_review", a.pk),
                     detail=a.campaign.name,
                 )
-                for a in scored.order_by("updated_at", "pk")[:SHOWN]
+                for a in scored
             ],
             more_url=_assessments_url(state=Assessment.State.SCORED),
             empty=_("No scored assessment waits for approval."),
         )
     )
 
-    unreported = _approved_without_report(user)
+    count, unreported = _first(_approved_without_report(user))
     queues.append(
         WorkQueue(
             key="report",
             title=_("Approved, no report issued yet"),
-            count=unreported.count(),
+            count=count,
             items=[
                 WorkItem(
                     title=str(a.cloud),
                     url=_url("certified:assessment_reports", a.pk),
                     detail=a.campaign.name,
                 )
-                for a in unreported[:SHOWN]
+                for a in unreported
             ],
             more_url=_assessments_url(state=Assessment.State.APPROVED),
             empty=_("Every approved assessment has a report."),
         )
     )
 
-    failed = (
+    count, failed = _first(
         Report.objects.filter(state=Report.State.FAILED, status=Report.Status.ISSUED)
         .select_related("assessment__cloud")
         .order_by("issued_at", "pk")
@@ -212,14 +232,14 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
         WorkQueue(
             key="failed_reports",
             title=_("Reports whose rendering failed"),
-            count=failed.count(),
+            count=count,
             items=[
                 WorkItem(
                     title=f"{r.number} · {r.assessment.cloud}",
                     url=_url("certified:assessment_reports", r.assessment_id),
                     detail=(r.error or "")[:120],
                 )
-                for r in failed[:SHOWN]
+                for r in failed
             ],
             more_url=f"{reverse('certified:report_list')}?state={Report.State.FAILED}",
             empty=_("No report failed to render."),
@@ -227,7 +247,7 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
         )
     )
 
-    open_objections = (
+    count, open_objections = _first(
         Objection.objects.filter(state=Objection.State.OPEN)
         .select_related("assessment__cloud", "ranking")
         .order_by("lodged_at", "pk")
@@ -236,7 +256,7 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
         WorkQueue(
             key="objections",
             title=_("Objections to answer"),
-            count=open_objections.count(),
+            count=count,
             items=[
                 WorkItem(
                     title=str(o.assessment.cloud),
@@ -244,19 +264,19 @@ def admin_queues(user: User, today: datetime.date | None = None) -> list[WorkQue
                     detail=o.reason[:120],
                     due_on=o.ranking.notice_ends_on,
                 )
-                for o in open_objections[:SHOWN]
+                for o in open_objections
             ],
             empty=_("No objection waits for an answer."),
         )
     )
 
-    late = _campaigns_past_deadline(user, today)
+    count, late = _first(_campaigns_past_deadline(user, today))
     queues.append(
         WorkQueue(
             key="late_campaigns",
             title=_("Campaigns past a deadline"),
-            count=late.count(),
-            items=[_late_campaign_item(c, today) for c in late[:SHOWN]],
+            count=count,
+            items=[_late_campaign_item(c, today) for c in late],
             more_url=reverse("assessments:campaign_list"),
             empty=_("No campaign is past a deadline."),
             urgent=True,

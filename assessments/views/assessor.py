@@ -45,7 +45,7 @@ def score_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     ratings = {r.indicator_id: r for r in Rating.objects.filter(assignment=assignment)}
     assignment.assessment = assessment
     can_score = policy.can(request.user, Action.RATING_SAVE, assignment)
-    missing = selectors.ratings_missing(assignment=assignment) if can_score else []
+    missing = selectors.ratings_missing(assignment=assignment, ratings=ratings) if can_score else []
     return render(
         request,
         "assessments/score.html",
@@ -62,7 +62,9 @@ def score_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "indicator_count": len(indicators),
             "reference_date": assessment.campaign.evidence_reference_date,
             "ratings_range": range(assessment.campaign.framework.max_rating + 1),
-            "next_actions": selectors.next_actions(user=request.user, assessment=assessment),
+            "next_actions": selectors.next_actions(
+                user=request.user, assessment=assessment, assignment=assignment, ratings=ratings
+            ),
         },
     )
 

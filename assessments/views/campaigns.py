@@ -232,19 +232,27 @@ def _progress_bars(progress: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
+# The cockpit's table shows this many clouds a page; the heat map shows all that match.
+COCKPIT_PER_PAGE = 50
+
+
 @policy.requires(Action.CAMPAIGN_VIEW)
 def campaign_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """The cockpit: state, progress, the completeness heat map, overdue items, assessments."""
+    """The cockpit: state, progress, overdue items, the completeness heat map of every cloud
+    that matches the filters (drawn by static/js/campaign-heatmap.js from a JSON payload), and
+    those clouds' assessments, a page at a time. The same queries whatever the campaign's size:
+    the heat map's rows are read once and the table pages through them."""
     user = request.user
     campaign = selectors.campaign_get_for(user=user, pk=pk)
     progress = selectors.campaign_progress(campaign=campaign)
-    heatmap = selectors.campaign_heatmap(campaign=campaign)
-    columns = [{"code": i.code, "name": _local(i, "name")} for i in heatmap.indicators]
-    assessments = list(
-        selectors.assessments_with_assignments(campaign=campaign).order_by(
-            "cloud__owner__division_code", "cloud__name"
-        )
+    listing = lists.cockpit_listing(request.GET, campaign=campaign)
+    heatmap = selectors.campaign_heatmap(
+        campaign=campaign,
+        assessments=listing.apply(selectors.cockpit_assessments(campaign=campaign)),
     )
+    page = paginate(request, heatmap.rows, per_page=COCKPIT_PER_PAGE)
+    rows: list[selectors.HeatRow] = list(page.object_list)
+    selectors.cockpit_assignments(rows=rows)
     return render(
         request,
         "assessments/campaign_detail.html",
@@ -256,11 +264,34 @@ def campaign_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "progress": _progress_bars(progress),
             "total": sum(progress.values()),
             "heatmap": heatmap,
-            "columns": columns,
+            "heatmap_data": _heatmap_data(heatmap),
             "overdue": selectors.campaign_overdue(campaign=campaign, today=timezone.localdate()),
-            "assessments": assessments,
+            "listing": listing,
+            "page": page,
+            "rows": rows,
         },
     )
+
+
+def _heatmap_data(heatmap: selectors.Heatmap) -> dict[str, Any]:
+    """The heat map's JSON payload: the indicators (code and name), the states' names, the
+    review page's address (``{id}`` standing for the assessment), and per cloud its id, name,
+    state, current assessors and cells (``HeatRow.cells``): about 150 bytes a cloud."""
+    return {
+        "indicators": [{"code": i.code, "name": _local(i, "name")} for i in heatmap.indicators],
+        "states": {state: str(label) for state, label in Assessment.State.choices},
+        "review_url": reverse("assessments:assessment_review", args=[0]).replace("/0/", "/{id}/"),
+        "rows": [
+            {
+                "id": row.assessment_id,
+                "cloud": row.cloud,
+                "state": row.state,
+                "expected": row.expected,
+                "cells": row.cells,
+            }
+            for row in heatmap.rows
+        ],
+    }
 
 
 @policy.requires(Action.CAMPAIGN_SET_STATE)
@@ -567,7 +598,9 @@ def _review_page(
             "can_return": policy.can(user, Action.ASSESSMENT_RETURN, assessment),
             "can_approve": policy.can(user, Action.ASSESSMENT_APPROVE, assessment),
             "return_form": return_form or ReturnForm(),
-            "next_actions": selectors.next_actions(user=user, assessment=assessment),
+            "next_actions": selectors.next_actions(
+                user=user, assessment=assessment, unsettled=len(unsettled)
+            ),
         },
         status=status,
     )

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,11 +35,22 @@ from .campaigns import post_only
 
 def cloud_list_queryset(*, search: str = "") -> QuerySet[Cloud]:
     """Every cloud with its owner, vendors and number of campaigns, in division-code order;
-    ``search`` matches the Chinese or English name. A fixed number of queries."""
+    ``search`` matches the Chinese or English name. A fixed number of queries.
+
+    ``n_campaigns`` is a subquery, not a joined count: PostgreSQL works it out for the rows of
+    the page only, after sorting, where a join and GROUP BY counted every cloud's assessments
+    before it could sort (docs/performance.md)."""
+    campaigns = (
+        Assessment.objects.filter(cloud=OuterRef("pk"))
+        .order_by()
+        .values("cloud")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     clouds = (
         Cloud.objects.select_related("owner")
         .prefetch_related(Prefetch("vendors", queryset=Organisation.objects.order_by("name")))
-        .annotate(n_campaigns=Count("assessments"))
+        .annotate(n_campaigns=Coalesce(Subquery(campaigns, output_field=IntegerField()), 0))
         .order_by("owner__division_code", "name")
     )
     search = search.strip()

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -127,6 +128,43 @@ def assessment_table(rows: QuerySet[Assessment], listing: AssessmentListing) -> 
 
 # ----------------------------------------------------------------------------------------------
 # Campaigns
+
+
+def cockpit_listing(data: Mapping[str, str], *, campaign: Campaign) -> ListQuery:
+    """The cockpit's filters (state, province, clouds short of assessors, overdue
+    self-assessments) and search (cloud name), for its heat map and its table alike; no
+    query."""
+    short = [("missing", gettext_lazy("Fewer than the campaign asks for"))]
+    overdue = [("overdue", gettext_lazy("Overdue"))]
+    return ListQuery(
+        data,
+        filters=[
+            Filter("state", gettext_lazy("State"), "state", Assessment.State.choices),
+            Filter(
+                "province",
+                gettext_lazy("Province"),
+                "cloud__owner__division_code__startswith",
+                province_choices(),
+            ),
+            Filter(
+                "assessors",
+                gettext_lazy("Assessors"),
+                choices=short,
+                apply=lambda qs, v: qs.filter(assessor_count__lt=campaign.assessors_per_assessment),
+            ),
+            Filter(
+                "deadline",
+                gettext_lazy("Self-assessment deadline"),
+                choices=overdue,
+                apply=lambda qs, v: qs.filter(
+                    pk__in=selectors.overdue_assessments(
+                        campaign=campaign, today=timezone.localdate()
+                    ).values("pk")
+                ),
+            ),
+        ],
+        search=Search(["cloud__name", "cloud__name_en"], label=gettext_lazy("Cloud name")),
+    )
 
 
 def campaign_listing(data: Mapping[str, str], *, user: User) -> ListQuery:

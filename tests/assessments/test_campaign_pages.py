@@ -4,6 +4,9 @@ assigning assessors."""
 from __future__ import annotations
 
 import datetime
+import json
+import re
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -185,6 +188,13 @@ def _fill(clouds: list[Cloud], vendor: User, admin: User, assessors: list[User])
             services.assignment_create(assessment=assessment, assessor=assessor, acting_user=admin)
 
 
+def _heatmap_payload(page: str) -> dict[str, Any]:
+    """The heat map's JSON payload (json_script) from the cockpit's HTML."""
+    found = re.search(r'<script id="heatmap-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    return cast(dict[str, Any], json.loads(found.group(1)))
+
+
 def _cockpit_queries(admin: User, campaign: Campaign) -> int:
     client = client_for(admin)
     url = reverse("assessments:campaign_detail", args=[campaign.pk])
@@ -242,13 +252,19 @@ def test_the_heat_map_shows_answer_evidence_and_ratings_per_cloud_and_indicator(
     )
 
     (row,) = response.context["heatmap"].rows
-    cell_1, cell_2 = row.cells[:2]
+    cell_1, cell_2 = row.cell(0), row.cell(1)
     assert (cell_1.answer, cell_1.evidence, cell_1.rated, cell_1.expected) == ("complete", 1, 1, 2)
     assert (cell_2.answer, cell_2.evidence, cell_2.rated) == ("complete", 0, 0)
     assert cell_1.rated_level == "some"
-    page = response.content.decode()
-    assert f">{first.code}</th>" in page
-    assert 'data-answer="complete" data-evidence="1" data-rated="1"' in page
+    # The page's script draws the map from the JSON payload: three digits per indicator.
+    payload = _heatmap_payload(response.content.decode())
+    assert payload["indicators"][0]["code"] == first.code
+    (drawn,) = payload["rows"]
+    assert drawn["cloud"] == str(assessment.cloud)
+    review = payload["review_url"].replace("{id}", str(drawn["id"]))
+    assert review == reverse("assessments:assessment_review", args=[assessment.pk])
+    assert drawn["expected"] == 2
+    assert drawn["cells"][:6] == "211200"
 
 
 def test_the_cockpit_counts_assessments_by_state(

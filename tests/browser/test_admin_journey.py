@@ -165,7 +165,7 @@ def test_the_admin_reads_the_cockpit_settles_a_disagreement_and_approves(
 
     page.goto(f"{live_server.url}/campaigns/{campaign.pk}/")
     assert page.get_by_role("heading", name=campaign.name).is_visible()
-    assert page.locator("[data-testid=heatmap] tbody tr").count() == 5
+    assert page.locator("[data-testid=heatmap] li.hm-row").count() == 5
     assert page.locator('[data-testid=progress] dd[data-state="scored"]').inner_text() == "1"
     screenshot(page, "admin-cockpit-zh")
 

@@ -28,20 +28,26 @@ def bulk_scored_campaign(
     admin: User,
     name: str,
     seed: int = 2018,
+    owner: Organisation | None = None,
+    vendor: Organisation | None = None,
 ) -> Campaign:
+    """``owner`` and ``vendor`` default to organisations named after the campaign; pass them
+    to put the clouds of several campaigns under the same owner and vendor."""
     rng = random.Random(seed)
     today = datetime.date.today()
-    owner, _ = Organisation.objects.get_or_create(
-        name=f"{name} 主管单位",
-        defaults={
-            "kind": Organisation.Kind.GOVERNMENT,
-            "division_code": "370100",
-            "admin_level": "prefecture",
-        },
-    )
-    vendor, _ = Organisation.objects.get_or_create(
-        name=f"{name} 云服务商", defaults={"kind": Organisation.Kind.VENDOR}
-    )
+    if owner is None:
+        owner, _ = Organisation.objects.get_or_create(
+            name=f"{name} 主管单位",
+            defaults={
+                "kind": Organisation.Kind.GOVERNMENT,
+                "division_code": "370100",
+                "admin_level": "prefecture",
+            },
+        )
+    if vendor is None:
+        vendor, _ = Organisation.objects.get_or_create(
+            name=f"{name} 云服务商", defaults={"kind": Organisation.Kind.VENDOR}
+        )
     campaign = workflow.campaign_create(
         name=name,
         year=today.year,
@@ -101,3 +107,90 @@ def bulk_scored_campaign(
         batch_size=2000,
     )
     return campaign
+
+
+# The states a campaign under way spreads its assessments over, in turn.
+UNDER_WAY = (
+    Assessment.State.DRAFT,
+    Assessment.State.SUBMITTED,
+    Assessment.State.IN_REVIEW,
+    Assessment.State.RETURNED,
+    Assessment.State.SCORED,
+    Assessment.State.APPROVED,
+)
+
+
+def bulk_spread_states(*, campaign: Campaign) -> None:
+    """Turns a ``bulk_scored_campaign`` into one under way, with a few updates: the campaign in
+    review, its assessments spread over the workflow's states in turn (``UNDER_WAY``), the
+    ratings of those not yet rated (draft, submitted, returned) removed, and half of the drafts'
+    answers (every other indicator) removed."""
+    from django.db.models import Case, IntegerField, Value, When
+    from django.db.models.functions import Mod
+
+    Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.REVIEWING)
+    ours = Assessment.objects.filter(campaign=campaign)
+    ours.annotate(slot=Mod("pk", Value(len(UNDER_WAY)), output_field=IntegerField())).update(
+        state=Case(
+            *[When(slot=n, then=Value(s)) for n, s in enumerate(UNDER_WAY)],
+            default=Value(Assessment.State.SCORED),
+        )
+    )
+    unrated = [Assessment.State.DRAFT, Assessment.State.SUBMITTED, Assessment.State.RETURNED]
+    Rating.objects.filter(assignment__assessment__in=ours.filter(state__in=unrated)).delete()
+    Assignment.objects.filter(assessment__in=ours.filter(state__in=unrated)).update(
+        state=Assignment.State.SCORING, submitted_at=None
+    )
+    every_other = Indicator.objects.filter(framework_id=campaign.framework_id).order_by("order")
+    Answer.objects.filter(
+        assessment__in=ours.filter(state=Assessment.State.DRAFT),
+        indicator__in=list(every_other)[::2],
+    ).delete()
+    campaign.refresh_from_db()
+
+
+def bulk_approved_campaign_finish(
+    *,
+    campaign: Campaign,
+    admin: User,
+    rationale: str | None = None,
+    evidence_per_indicator: int = 0,
+) -> None:
+    """Takes a ``bulk_scored_campaign`` on to where the workflow leaves it at approval, so that
+    its certified reports can be issued: every assessment approved by ``admin``, with its
+    current score result (computed by ``reports.scoring.results.assessments_score``, in
+    batches). ``rationale`` replaces every rating's rationale (the builder writes a short one);
+    ``evidence_per_indicator`` adds that many evidence files to every answer, as rows only: no
+    file is stored (a report lists their names and SHA-256, it never reads them)."""
+    from django.utils import timezone
+
+    from assessments.models import Evidence
+    from reports.scoring.results import assessments_score
+
+    ours = Assessment.objects.filter(campaign=campaign)
+    if rationale is not None:
+        Rating.objects.filter(assignment__assessment__campaign=campaign).update(rationale=rationale)
+    if evidence_per_indicator:
+        indicators = list(Indicator.objects.filter(framework=campaign.framework).order_by("pk"))
+        Evidence.objects.bulk_create(
+            (
+                Evidence(
+                    assessment_id=pk,
+                    indicator=i,
+                    file=f"bench/{pk}/{i.pk}-{n}.pdf",
+                    original_name=f"{i.code}-佐证材料{n + 1}.pdf",
+                    size=1_234_567,
+                    sha256=f"{pk:08x}{i.pk:08x}{n:02x}".ljust(64, "e"),
+                    content_type="application/pdf",
+                    uploaded_by=admin,
+                )
+                for pk in ours.values_list("pk", flat=True)
+                for i in indicators
+                for n in range(evidence_per_indicator)
+            ),
+            batch_size=2000,
+        )
+    ours.update(state=Assessment.State.APPROVED, approved_at=timezone.now(), approved_by=admin)
+    ids = list(ours.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), 50):
+        assessments_score(assessment_ids=ids[start : start + 50], acting_user=admin)
