@@ -36,7 +36,7 @@ from audit.services import audit_record
 from audit.transitions import transition
 from reports.scoring import selectors as score_selectors
 from reports.scoring.models import ScoreResult
-from reports.scoring.results import assessment_score
+from reports.scoring.tasks import score_assessment_task
 
 from .content import report_content_build
 from .models import Report, ReportNumberCounter
@@ -91,14 +91,25 @@ def _locked_assessment(pk: int, acting_user: User) -> Assessment:
     return assessment
 
 
-def _current_result(assessment: Assessment, acting_user: User) -> ScoreResult:
+def _current_result(assessment: Assessment) -> ScoreResult:
+    """The score the report certifies. Scoring is a worker's job, never the request's: when the
+    result is not there yet (approval queued it and the worker has not finished, or its message
+    was lost), scoring is queued now and the admin asked to issue again in a moment. Approved
+    assessments are locked, so that score is the one scoring gave when it was approved."""
     result = score_selectors.score_result_current(assessment=assessment)
     if result is None:
-        # Approved assessments are locked, so scoring now gives the result scoring gave when
-        # it was approved (or would have, had scoring run).
-        result = assessment_score(assessment_id=assessment.pk, acting_user=acting_user).result
+        # Sent at once, not on commit: this transaction is about to be rolled back by the
+        # refusal, and the task only reads what approval committed. With tasks run in-process
+        # (``make run``) the task has scored by the time ``delay`` returns.
+        score_assessment_task.delay(assessment.pk)
+        result = score_selectors.score_result_current(assessment=assessment)
     if result is None:
-        raise ValidationError(_("This assessment has no score yet."))
+        raise ValidationError(
+            _(
+                "The score of this assessment is still being computed: issue the report again "
+                "in a minute."
+            )
+        )
     return result
 
 
@@ -107,7 +118,7 @@ def _issue(
 ) -> Report:
     if language not in Report.Language.values:
         raise ValidationError({"language": _("Choose Chinese or English.")})
-    result = _current_result(assessment, acting_user)
+    result = _current_result(assessment)
     now = timezone.now()
     issued_on = timezone.localdate(now)
     sequence = report_number_allocate(year=issued_on.year)

@@ -245,9 +245,13 @@ class Breakdown(TypedDict):
 
 def round_half_up(value: Fraction, places: int = 2) -> Decimal:
     """``value`` rounded to ``places`` decimals, halves away from zero (2.345 → 2.35)."""
-    scaled = abs(value) * 10**places
-    whole = math.floor(scaled + Fraction(1, 2))
-    sign = -1 if value < 0 else 1
+    if not isinstance(value, Fraction):
+        value = Fraction(value)
+    # floor(|n/d| × 10^places + 1/2) in integers: a campaign rounds tens of thousands of
+    # figures, and Fraction arithmetic is slow.
+    numerator, denominator = value.numerator, value.denominator
+    whole = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
+    sign = -1 if numerator < 0 else 1
     return Decimal(sign * whole).scaleb(-places)
 
 

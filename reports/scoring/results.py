@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from assessments.models import Assessment
-from audit.services import audit_record
+from audit.services import audit_record_many
 
 from . import selectors
 from .engine import breakdown_json, inputs_sha256, score
@@ -130,26 +130,34 @@ def _store(assessments: list[Assessment], acting_user: User | None) -> dict[int,
     # the database's to enforce under concurrency.
     ScoreResult.objects.bulk_create(created)
     by_pk = {a.pk: a for a in assessments}
-    for result in reinstate:
-        audit_record(
-            action="reports.score.reinstated",
-            acting_user=acting_user,
-            target=by_pk[result.assessment_id],
-            changes={"version": result.version, "inputs_sha256": result.inputs_sha256},
-        )
-    for result in created:
-        audit_record(
-            action="reports.score.computed",
-            acting_user=acting_user,
-            target=by_pk[result.assessment_id],
-            changes={
-                "version": result.version,
-                "total": str(result.total) if result.total is not None else None,
-                "level": result.level_code,
-                "passed": result.passed,
-                "inputs_sha256": result.inputs_sha256,
-            },
-        )
+    audit_record_many(
+        action="reports.score.reinstated",
+        acting_user=acting_user,
+        records=[
+            (
+                by_pk[result.assessment_id],
+                {"version": result.version, "inputs_sha256": result.inputs_sha256},
+            )
+            for result in reinstate
+        ],
+    )
+    audit_record_many(
+        action="reports.score.computed",
+        acting_user=acting_user,
+        records=[
+            (
+                by_pk[result.assessment_id],
+                {
+                    "version": result.version,
+                    "total": str(result.total) if result.total is not None else None,
+                    "level": result.level_code,
+                    "passed": result.passed,
+                    "inputs_sha256": result.inputs_sha256,
+                },
+            )
+            for result in created
+        ],
+    )
     return outcomes
 
 

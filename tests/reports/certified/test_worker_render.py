@@ -99,7 +99,10 @@ def test_a_report_whose_message_was_lost_is_rendered_once_a_worker_and_the_sweep
     settings: LazySettings,
     signing_key: Path,
 ) -> None:
-    queue_purge(compose_worker.queue)  # the scorings the fixtures queued
+    from reports.scoring import results
+
+    queue_purge(compose_worker.queue)  # the scorings the fixtures queued: done here instead,
+    results.assessment_score(assessment_id=approved.pk)  # as a worker would have
     # Issued while no worker runs; then Redis loses the message (flushed, say).
     report = certify.report_issue(assessment=approved, acting_user=admin)
     assert queue_purge(compose_worker.queue) == 1
@@ -120,3 +123,42 @@ def test_a_report_whose_message_was_lost_is_rendered_once_a_worker_and_the_sweep
     sweep = AuditEvent.objects.get(action="reports.sweep.requeued")
     assert sweep.actor is None
     assert sweep.changes["reports"] == 1 and sweep.changes["report_numbers"] == [report.number]
+
+
+def test_issuing_before_the_score_exists_queues_scoring_for_the_worker_and_never_scores_in_the_request(  # noqa: E501
+    compose_worker: WorkerProcess,
+    approved: Assessment,
+    admin: User,
+    settings: LazySettings,
+    signing_key: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Approval queued scoring; the admin issues before the worker got to it (here: its result
+    is not current any more and no worker runs). The request refuses with a message, queues the
+    scoring, and computes nothing itself; the worker scores; issuing again works."""
+    from django.core.exceptions import ValidationError
+
+    from reports.scoring import results
+    from reports.scoring.models import ScoreResult
+
+    queue_purge(compose_worker.queue)
+    ScoreResult.objects.filter(assessment=approved).update(is_current=False)
+
+    def scored_in_the_request(**kwargs: object) -> None:
+        raise AssertionError("scoring ran inside the request")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(results, "assessment_score", scored_in_the_request)
+        with pytest.raises(ValidationError, match="still being computed"):
+            certify.report_issue(assessment=approved, acting_user=admin)
+    assert not Report.objects.filter(assessment=approved).exists()
+
+    start_rendering_worker(compose_worker, settings)
+    compose_worker.wait_for(
+        lambda: ScoreResult.objects.filter(assessment=approved, is_current=True).exists(),
+        RENDER_TIMEOUT,
+        "the queued scoring has run",
+    )
+    report = certify.report_issue(assessment=approved, acting_user=admin)
+    wait_until_rendered(compose_worker, report)
+    assert_signed_pdf_matches(report, signing_key)
