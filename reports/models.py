@@ -1,6 +1,7 @@
 """The models of the reports app, defined by its three parts and gathered here so that Django
-(and the migrations, which name ``reports.models.report_upload_to`` and
-``reports.models.objection_evidence_upload_to``) find them under the app label ``reports``."""
+(and the migrations, which name ``reports.models.report_upload_to``,
+``reports.models.objection_evidence_upload_to`` and ``ranking_export_upload_to``) find them
+under the app label ``reports``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from .rankings.models import (
     Objection,
     Ranking,
     RankingAdjustment,
+    RankingExport,
     objection_evidence_upload_to,
+    ranking_export_upload_to,
 )
 from .scoring.models import CampaignScoringItem, CampaignScoringRun, ScoreResult, VetoFinding
 
@@ -25,6 +28,7 @@ __all__ = [
     "Objection",
     "Ranking",
     "RankingAdjustment",
+    "RankingExport",
     "Report",
     "ReportImmutableError",
     "ReportNumberCounter",
@@ -32,5 +36,6 @@ __all__ = [
     "ScoreResult",
     "VetoFinding",
     "objection_evidence_upload_to",
+    "ranking_export_upload_to",
     "report_upload_to",
 ]

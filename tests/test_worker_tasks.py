@@ -104,6 +104,7 @@ def test_the_source_scan_finds_the_tasks_we_know() -> None:
     assert {
         "govcloud_eval.worker_probe",
         "reports.render_report",
+        "reports.render_ranking_exports",
         "reports.score_assessment",
         "reports.score_assessments",
         "reports.sweep",

@@ -6,7 +6,7 @@ Everything here reads only the snapshot it is given (``reports.rankings.snapshot
 the same page and the same files.
 
 Scores are shown, and exported, only when the ranking's public form is "ranked". A list published
-without scores shows none, ever: no total, point, share, radar chart, position, tie mark or
+without scores shows none, ever: no total, point, share, dimension meter, position, tie mark or
 verification link. The change in position and score against the previous year is shown only
 when both editions show scores; otherwise a cloud is only newly listed (新上榜) or listed n years
 in a row (连续上榜 n 年). Whatever a snapshot holds, this module keeps to that.
@@ -31,8 +31,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from assessments.models import Cloud
+from govcloud_eval.listing import csv_safe, is_formula_like
 from indicators.templatetags.catalog_tags import is_chinese
-from reports.scoring.charts import Radar, radar_for
 
 from .charts import BarChart, bar_chart
 from .snapshot import DimensionShare, LevelName, Snapshot, SnapshotEntry, VersionChanges
@@ -72,12 +72,6 @@ class ShownEntry:
     verification_code: str | None
     verify_url: str | None
     adjusted: str | None
-
-    @property
-    def radar(self) -> Radar | None:
-        if not self.scores_shown:
-            return None
-        return radar_for({"dimensions": self.dimensions})
 
 
 @dataclass
@@ -330,7 +324,10 @@ def csv_bytes(snapshot: Snapshot) -> bytes:
     writer = csv.writer(out)
     writer.writerow(header)
     for r in rows:
-        writer.writerow(["" if v is None else str(v) for v in r])
+        # A cloud named "=HYPERLINK(…)" stays a name in the reader's spreadsheet.
+        writer.writerow(
+            [csv_safe(v) if isinstance(v, str) else "" if v is None else str(v) for v in r]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -360,6 +357,12 @@ def xlsx_bytes(snapshot: Snapshot, *, sha256: str = "") -> bytes:
         cell.font = Font(bold=True)
     for r in rows:
         sheet.append([float(v) if isinstance(v, Decimal) else v for v in r])
+    for line in sheet.iter_rows():
+        for cell in line:
+            # openpyxl makes a formula of a string starting with "="; names stay text.
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+                cell.quotePrefix = is_formula_like(cell.value)
     for n, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = column.width
     sheet.freeze_panes = "A5"

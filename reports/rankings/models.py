@@ -302,3 +302,77 @@ class Objection(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+
+def ranking_export_upload_to(instance: RankingExport, filename: str) -> str:
+    ranking = instance.ranking
+    return (
+        f"rankings/exports/{ranking.year}/{ranking.slug}/v{ranking.version}/"
+        f"{instance.language}/{filename}"
+    )
+
+
+class RankingExport(models.Model):
+    """One file of a published version, rendered once by a worker after publication and then
+    served as stored: its PDF bulletin, CSV or XLSX, in one language (the files differ by
+    language: headers, names and the bulletin's text).
+
+    ``pending → rendering → ready | failed``, as certified reports. A ready file never changes
+    (its version is frozen). Rows are written only by ``reports.rankings.services`` and
+    ``reports.rankings.rendering``.
+    """
+
+    class Format(models.TextChoices):
+        PDF = "pdf", _("Bulletin (PDF)")
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class Language(models.TextChoices):
+        CHINESE = "zh-hans", _("Chinese")
+        ENGLISH = "en", _("English")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be rendered")
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Rendering failed")
+
+    ranking = models.ForeignKey(
+        Ranking, verbose_name=_("ranking"), on_delete=models.CASCADE, related_name="exports"
+    )
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    state = models.CharField(
+        _("file state"), max_length=12, choices=State.choices, default=State.PENDING
+    )
+    file = models.FileField(
+        _("file"), upload_to=ranking_export_upload_to, max_length=300, blank=True
+    )
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    size = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)
+    error = models.TextField(_("rendering error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("rendering attempts"), default=0)
+    render_started_at = models.DateTimeField(_("rendering started"), null=True, blank=True)
+    rendered_at = models.DateTimeField(_("rendered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["ranking", "language", "format"]
+        verbose_name = _("ranking export")
+        verbose_name_plural = _("ranking exports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ranking", "format", "language"], name="ranking_export_uniq"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="ready") | (~Q(sha256="") & ~Q(file="")),
+                name="ranking_export_ready_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ranking_id} · {self.format} {self.language}: {self.state}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == self.State.READY

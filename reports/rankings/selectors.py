@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+from typing import TypedDict
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts import policy
-from accounts.models import Organisation, User
-from assessments.models import Assessment, Campaign
+from accounts.models import User
+from assessments.models import Assessment, Campaign, Cloud
 from indicators.models import Dimension, Framework, LevelRule
 from reports.scoring.models import ScoreResult
 
 from . import rules
-from .models import Objection, Ranking, RankingAdjustment, list_titles
+from .models import Objection, Ranking, RankingAdjustment, RankingExport, list_titles
 
 PUBLISHED_STATES = (Ranking.State.NOTICE, Ranking.State.FINAL)
 
@@ -38,14 +40,20 @@ def kind_for(campaign: Campaign) -> str:
 
 @dataclass(frozen=True)
 class CampaignRankingData:
-    """Everything a ranking of one campaign is computed from, read in five queries."""
+    """Everything a ranking of one campaign is computed from, read in four queries (and the
+    dimensions in a fifth, when asked: only publishing names them)."""
 
     campaign: Campaign
     candidates: list[rules.Candidate]
-    assessments: dict[int, Assessment]  # with cloud, owner and vendors loaded
+    assessments: dict[int, Assessment]  # with cloud and owner loaded (vendors: candidates)
     results: dict[int, ScoreResult]  # current results
     levels: list[LevelRule]  # from the lowest
-    dimensions: list[Dimension]
+
+    @cached_property
+    def dimensions(self) -> list[Dimension]:
+        return list(
+            Dimension.objects.filter(framework_id=self.campaign.framework_id).order_by("order")
+        )
 
     @property
     def level_order(self) -> list[str]:
@@ -73,15 +81,33 @@ def _points(result: ScoreResult) -> dict[str, Decimal]:
 
 
 def campaign_ranking_data(*, campaign: Campaign) -> CampaignRankingData:
-    vendors = Prefetch("cloud__vendors", queryset=Organisation.objects.order_by("name"))
     # Excluded clouds are out of the campaign: neither candidates nor unfinished.
+    in_campaign = campaign.assessments.exclude(state=Assessment.State.EXCLUDED)
+    # Only the columns a ranking reads (hundreds of rows, three objects each).
     assessments = {
         a.pk: a
-        for a in campaign.assessments.exclude(state=Assessment.State.EXCLUDED)
-        .select_related("cloud", "cloud__owner")
-        .prefetch_related(vendors)
+        for a in in_campaign.select_related("cloud", "cloud__owner")
+        .only(
+            "campaign_id",
+            "state",
+            "cloud__name",
+            "cloud__name_en",
+            "cloud__level",
+            "cloud__owner__name",
+            "cloud__owner__division_code",
+        )
         .order_by("pk")
     }
+    # The vendors' names of every cloud, from the link table in one query (a prefetch would
+    # build 400 vendor objects and send 400 cloud ids back to the database).
+    vendors: dict[int, list[str]] = {}
+    links = (
+        Cloud.vendors.through.objects.filter(cloud_id__in=in_campaign.values("cloud_id"))
+        .order_by("organisation__name", "organisation_id")
+        .values_list("cloud_id", "organisation__name")
+    )
+    for cloud_id, name in links:
+        vendors.setdefault(cloud_id, []).append(name)
     results = {
         r.assessment_id: r
         for r in ScoreResult.objects.filter(assessment__campaign=campaign, is_current=True).exclude(
@@ -89,9 +115,6 @@ def campaign_ranking_data(*, campaign: Campaign) -> CampaignRankingData:
         )
     }
     levels = list(LevelRule.objects.filter(framework_id=campaign.framework_id).order_by("order"))
-    dimensions = list(
-        Dimension.objects.filter(framework_id=campaign.framework_id).order_by("order")
-    )
     candidates = []
     for assessment in assessments.values():
         result = results.get(assessment.pk)
@@ -107,10 +130,10 @@ def campaign_ranking_data(*, campaign: Campaign) -> CampaignRankingData:
                 vetoed=bool(result and result.vetoed),
                 passed=result.passed if result else None,
                 dimension_points=_points(result) if result else {},
-                vendors=tuple(v.name for v in assessment.cloud.vendors.all()),
+                vendors=tuple(vendors.get(assessment.cloud_id, ())),
             )
         )
-    return CampaignRankingData(campaign, candidates, assessments, results, levels, dimensions)
+    return CampaignRankingData(campaign, candidates, assessments, results, levels)
 
 
 @dataclass(frozen=True)
@@ -167,13 +190,39 @@ def ranking_draft_of(*, campaign: Campaign, kind: str) -> Ranking | None:
 
 
 def rankings_published_of(*, campaign: Campaign, kind: str) -> QuerySet[Ranking]:
-    """The published versions of a campaign's ranking, newest first (snapshots deferred)."""
+    """The published versions of a campaign's ranking, newest first (snapshots deferred), each
+    with how many of its files are ready, failed, or in all (``exports_ready``,
+    ``exports_failed``, ``exports_total``), in the same query."""
+    ready, failed = RankingExport.State.READY, RankingExport.State.FAILED
     return (
         Ranking.objects.filter(campaign=campaign, kind=kind, state__in=PUBLISHED_STATES)
         .defer("snapshot")
         .select_related("published_by")
+        .annotate(
+            exports_total=Count("exports"),
+            exports_ready=Count("exports", filter=Q(exports__state=ready)),
+            exports_failed=Count("exports", filter=Q(exports__state=failed)),
+        )
         .order_by("-version")
     )
+
+
+class ExportCounts(TypedDict):
+    exports_total: int
+    exports_ready: int
+    exports_failed: int
+
+
+def export_counts(versions: list[Ranking]) -> list[ExportCounts]:
+    """The file counts ``rankings_published_of`` annotated on each version, typed."""
+    return [
+        {
+            "exports_total": getattr(r, "exports_total", 0),
+            "exports_ready": getattr(r, "exports_ready", 0),
+            "exports_failed": getattr(r, "exports_failed", 0),
+        }
+        for r in versions
+    ]
 
 
 def ranking_latest_published(*, campaign: Campaign, kind: str) -> Ranking | None:
@@ -231,34 +280,55 @@ class PublishedHead:
     latest_published_at: datetime.datetime
     notice_starts_on: datetime.date | None
     notice_ends_on: datetime.date | None
+    # Every file of the version (PDF, CSV, XLSX, each language) is rendered and stored.
+    exports_ready: bool = False
 
     @property
     def is_latest(self) -> bool:
         return self.version == self.latest_version
 
 
+# The one query of every public request, and of the 304s: written out, because building it with
+# the ORM (two correlated subqueries) cost more CPU than everything else such a request does.
+_HEAD_SQL = """
+SELECT r.id, r.version, r.state, r.snapshot_sha256, r.published_at, r.notice_starts_on,
+       r.notice_ends_on,
+       (EXISTS (SELECT 1 FROM {exports} e WHERE e.ranking_id = r.id)
+        AND NOT EXISTS (SELECT 1 FROM {exports} e WHERE e.ranking_id = r.id AND e.state <> %s))
+       AS exports_ready
+FROM {rankings} r
+WHERE r.year = %s AND r.slug = %s AND r.state IN (%s, %s)
+ORDER BY r.version DESC
+"""
+
+
 def published_head(*, year: int, slug: str, version: int | None = None) -> PublishedHead:
-    """The published version asked for (the latest when ``version`` is None); Http404."""
-    rows = list(
-        Ranking.objects.filter(year=year, slug=slug, state__in=PUBLISHED_STATES)
-        .order_by("-version")
-        .values_list(
-            "pk",
-            "version",
-            "state",
-            "snapshot_sha256",
-            "published_at",
-            "notice_starts_on",
-            "notice_ends_on",
+    """The published version asked for (the latest when ``version`` is None); Http404. One
+    query, whose row also says whether every file of each version is stored."""
+    sql = _HEAD_SQL.format(exports=RankingExport._meta.db_table, rankings=Ranking._meta.db_table)
+    params = [RankingExport.State.READY.value, year, slug, *(s.value for s in PUBLISHED_STATES)]
+    rows = [
+        (
+            r.pk,
+            r.version,
+            r.state,
+            r.snapshot_sha256,
+            r.published_at,
+            r.notice_starts_on,
+            r.notice_ends_on,
+            bool(getattr(r, "exports_ready", False)),
         )
-    )
+        for r in Ranking.objects.raw(sql, params)
+    ]
     if not rows:
         raise Http404
     latest = rows[0]
     chosen = latest if version is None else next((r for r in rows if r[1] == version), None)
     if chosen is None:
         raise Http404
-    pk, chosen_version, state, sha256, published_at, notice_starts_on, notice_ends_on = chosen
+    pk, chosen_version, state, sha256, published_at, notice_starts_on, notice_ends_on, ready = (
+        chosen
+    )
     latest_version, latest_state, latest_published_at = latest[1], latest[2], latest[4]
     # The constraint ranking_published_is_frozen: a published version has its number and time.
     assert chosen_version is not None and published_at is not None
@@ -276,7 +346,27 @@ def published_head(*, year: int, slug: str, version: int | None = None) -> Publi
         latest_published_at=latest_published_at,
         notice_starts_on=notice_starts_on,
         notice_ends_on=notice_ends_on,
+        exports_ready=bool(ready),
     )
+
+
+def published_export(*, ranking_id: int, fmt: str, language: str) -> RankingExport | None:
+    """The stored file of a published version in a format and language: one query; None
+    when the version has no such row (published before files were stored, not re-queued)."""
+    return RankingExport.objects.filter(
+        ranking_id=ranking_id, format=fmt, language=language
+    ).first()
+
+
+def ranking_exports_of(*, rankings: list[Ranking]) -> dict[int, list[RankingExport]]:
+    """The file rows of these versions (deferred nothing: they are small), by version: one
+    query."""
+    found: dict[int, list[RankingExport]] = {r.pk: [] for r in rankings}
+    for export in RankingExport.objects.filter(ranking__in=[r.pk for r in rankings]).order_by(
+        "ranking_id", "language", "format"
+    ):
+        found[export.ranking_id].append(export)
+    return found
 
 
 def published_get(*, pk: int) -> Ranking:

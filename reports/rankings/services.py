@@ -20,10 +20,12 @@ public lists share a title (``models.list_titles``).
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Collection
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -35,8 +37,10 @@ from assessments.models import Assessment, Campaign, Cloud
 from audit.services import audit_record
 
 from . import rules, selectors
-from .models import Ranking, RankingAdjustment
+from .models import Ranking, RankingAdjustment, RankingExport
+from .rendering import renderable_q
 from .snapshot import snapshot_build, snapshot_of, snapshot_sha256, version_changes
+from .tasks import ranking_exports_render_task
 
 # How many unfinished clouds a refusal names before it says "…".
 UNFINISHED_NAMED = 5
@@ -511,7 +515,93 @@ def ranking_publish(
             else None,
         },
     )
+    ranking_exports_create(ranking=draft)
     return draft
+
+
+# ----------------------------------------------------------------------------------------------
+# The files of a published version
+
+
+def ranking_exports_create(*, ranking: Ranking, enqueue: bool = True) -> list[RankingExport]:
+    """The rows of every file a published version offers (PDF, CSV and XLSX in each language),
+    pending, and (``enqueue``) their rendering queued once the transaction commits. Rows that
+    exist are kept: safe to run twice. Raises ValueError for a draft (only published versions
+    have files)."""
+    if not ranking.is_published:
+        raise ValueError("Only a published version has files.")
+    RankingExport.objects.bulk_create(
+        [
+            RankingExport(ranking=ranking, format=fmt, language=language)
+            for language in RankingExport.Language.values
+            for fmt in RankingExport.Format.values
+        ],
+        ignore_conflicts=True,
+    )
+    if enqueue:
+        ranking_exports_enqueue(ranking.pk)
+    return list(RankingExport.objects.filter(ranking=ranking))
+
+
+def ranking_exports_missing() -> list[int]:
+    """The published versions with a file to render: without rows yet (published before files
+    were rendered at publication), or with a file waiting, failed or abandoned."""
+    without = Ranking.objects.filter(state__in=selectors.PUBLISHED_STATES, exports__isnull=True)
+    waiting = Ranking.objects.filter(
+        pk__in=RankingExport.objects.filter(renderable_q()).values("ranking_id")
+    )
+    return sorted(
+        set(without.values_list("pk", flat=True)) | set(waiting.values_list("pk", flat=True))
+    )
+
+
+def ranking_exports_requeue(
+    *, acting_user: User | None, campaign: Campaign | None = None, enqueue: bool = True
+) -> list[Ranking]:
+    """Creates the missing file rows of every published version (of ``campaign``, or all) and
+    queues the rendering of every file not ready (waiting, failed or abandoned by a dead
+    worker); ``enqueue=False`` leaves the queueing to the caller (a command rendering in its
+    own process). Idempotent: ready files are never rendered again. Returns the versions
+    concerned. ``acting_user``: the admin who asked (None for a command), who must be allowed to
+    manage rankings."""
+    if acting_user is not None:
+        policy.require(acting_user, Action.RANKING_MANAGE)
+    queued = []
+    with transaction.atomic():
+        versions = Ranking.objects.filter(pk__in=ranking_exports_missing())
+        if campaign is not None:
+            versions = versions.filter(campaign=campaign)
+        for ranking in versions.order_by("pk"):
+            ranking_exports_create(ranking=ranking, enqueue=enqueue)
+            audit_record(
+                action="reports.ranking.exports_queued",
+                acting_user=acting_user,
+                target=ranking,
+                changes={"version": ranking.version},
+            )
+            queued.append(ranking)
+    return queued
+
+
+def ranking_exports_enqueue(ranking_id: int) -> None:
+    """Queues the rendering of a version's files once the current transaction commits.
+
+    Without a worker (``CELERY_TASK_ALWAYS_EAGER``: ``make run``) the task runs in a thread of
+    its own, as certified reports do, so that publishing answers at once."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+
+        def run() -> None:
+            try:
+                ranking_exports_render_task.apply(args=(ranking_id,))
+            finally:
+                connection.close()  # the thread's own connection
+
+        # Not a daemon: a command that published (load_demo) waits for the files.
+        transaction.on_commit(
+            lambda: threading.Thread(target=run, name=f"ranking-exports-{ranking_id}").start()
+        )
+    else:
+        transaction.on_commit(lambda: ranking_exports_render_task.delay(ranking_id))
 
 
 def _pool_label(code: str) -> str:

@@ -20,6 +20,11 @@ urlpatterns = [
     ),
     path("campaigns/<int:pk>/ranking/publish/", views.ranking_publish, name="publish"),
     path(
+        "campaigns/<int:pk>/ranking/exports/requeue/",
+        views.ranking_exports_requeue,
+        name="exports_requeue",
+    ),
+    path(
         "campaigns/<int:pk>/ranking/objections/<int:objection_pk>/answer/",
         views.objection_answer,
         name="objection_answer",

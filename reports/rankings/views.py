@@ -14,18 +14,22 @@ import hashlib
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from accounts import policy
@@ -35,9 +39,10 @@ from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import campaign_get_for
 from govcloud_eval.storage import open_stream
+from indicators.templatetags.catalog_tags import bilingual
 
 from . import exports, objections, rules, selectors, services
-from .models import Objection, Ranking, RankingAdjustment, notice_phase
+from .models import Objection, Ranking, RankingAdjustment, RankingExport, notice_phase
 from .snapshot import public_view
 
 # Published versions never change: the rendered list may stay in the cache for a day (the key
@@ -114,8 +119,6 @@ class SettingsForm(forms.Form):
 
 
 def _level_choices(provisional: selectors.Provisional) -> list[tuple[str, str]]:
-    from indicators.templatetags.catalog_tags import bilingual
-
     return [(lv.code, bilingual(lv, "name")) for lv in provisional.data.levels]
 
 
@@ -157,14 +160,19 @@ def _admin_page(
         for x in provisional.excluded
     ]
     adjustments = {a.assessment_id: a for a in provisional.adjustments}
+    # Each entry links to its result: the address built once, not reversed for 400 rows; the
+    # levels' names likewise.
+    level_names = {code: bilingual(lv, "name") for code, lv in levels.items()}
+    before, _sep, after = reverse("scoring:assessment_result", args=[0]).rpartition("/0/")
     pools = [
         (
             pool,
             [
                 (
                     e,
-                    levels.get(e.candidate.level or ""),
+                    level_names.get(e.candidate.level or "", ""),
                     adjustments.get(e.candidate.assessment_id),
+                    f"{before}/{e.candidate.assessment_id}/{after}",
                 )
                 for e in pool.entries
             ],
@@ -200,6 +208,10 @@ def _admin_page(
                 for r in published
             ],
             "latest": latest,
+            "exports_waiting": any(
+                r["exports_total"] == 0 or r["exports_ready"] < r["exports_total"]
+                for r in selectors.export_counts(published)
+            ),
             "unfinished": provisional.data.unfinished,
             "campaign_size": len(provisional.data.assessments),
             "publish_refusals": [
@@ -321,6 +333,24 @@ def ranking_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     messages.success(
         request, _("Version %(version)s is published.") % {"version": published.version}
     )
+    return redirect("rankings:admin", campaign.pk)
+
+
+@login_required
+@require_POST
+def ranking_exports_requeue(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Queues again the files of the campaign's published versions that are not stored (failed,
+    waiting, or never created for a version published before files were stored)."""
+    user, campaign = _campaign_for_admin(request, pk)
+    queued = services.ranking_exports_requeue(acting_user=user, campaign=campaign)
+    if queued:
+        messages.success(
+            request,
+            _("The files of %(versions)s are queued for rendering.")
+            % {"versions": ", ".join(f"v{r.version}" for r in queued)},
+        )
+    else:
+        messages.info(request, _("Every file is stored already."))
     return redirect("rankings:admin", campaign.pk)
 
 
@@ -481,6 +511,7 @@ def _ranking_etag(request: HttpRequest, year: int, slug: str, version: int | Non
         str(head.latest_version),
         get_language() or "",
         _notice_phase(head),
+        "files" if head.exports_ready else "preparing",
         _user_tag(request),
     )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
@@ -502,6 +533,7 @@ def _fragment_key(head: selectors.PublishedHead) -> str:
             str(head.latest_version),
             get_language() or "",
             _notice_phase(head),
+            "files" if head.exports_ready else "preparing",
         )
     )
 
@@ -516,7 +548,7 @@ def _published_fragment(head: selectors.PublishedHead) -> str:
             "rankings/partials/_published.html",
             {
                 # The presentation only: the stored snapshot of an older format holds scores.
-                "p": exports.presentation(public_view(ranking)),
+                "p": exports.presentation(public_view(ranking), charts=False),
                 "head": head,
                 "phase": _notice_phase(head),
             },
@@ -525,18 +557,58 @@ def _published_fragment(head: selectors.PublishedHead) -> str:
     return html
 
 
+# Where the CSRF token of the language switcher goes in a page kept in the cache: each request
+# puts its own there (``get_token``), so that no reader is ever served another's token.
+CSRF_PLACEHOLDER = "__rankings-csrf-token-placeholder__"
+
+
+def _page_key(request: HttpRequest, head: selectors.PublishedHead) -> str | None:
+    """The cache key of the whole page for an anonymous reader: the rendered list's key (version,
+    language, notice phase, files ready) and the path (the switcher sends the reader back to it);
+    None when the page must be rendered for this request: a signed-in reader (the header names
+    them), a query string (the switcher repeats it), or a session or messages cookie (the page
+    would show its messages)."""
+    if (
+        _user_tag(request) != "0"
+        or request.GET
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or "messages" in request.COOKIES
+    ):
+        return None
+    return f"{_fragment_key(head)}:{request.path}"
+
+
+# Compressed here rather than by a site-wide GZipMiddleware: this page is large, public and the
+# same for every visitor but for the header, so it gains most; pages that carry a user's secrets
+# are left alone (BREACH; Django's middleware pads against it since 4.2, but no padding is
+# needed for what is not compressed). gzip_page sits outside ``condition``: a 304 has no body.
+@gzip_page
 @require_GET
 @condition(etag_func=_ranking_etag, last_modified_func=_ranking_modified)
 def ranking_public(
     request: HttpRequest, year: int, slug: str, version: int | None = None
 ) -> HttpResponse:
-    """A published ranking, for everyone: its latest version, or the version asked for."""
+    """A published ranking, for everyone: its latest version, or the version asked for.
+
+    The whole page of anonymous readers is cached (keyed as ``_page_key``, the CSRF token of the
+    language switcher filled in per request), so that such a request costs the one query of its
+    ETag; other readers get the shell rendered around the cached list."""
     head = _head(request, year, slug, version)
-    response = render(
-        request,
-        "rankings/public.html",
-        {"head": head, "fragment": mark_safe(_published_fragment(head))},  # noqa: S308
-    )
+    key = _page_key(request, head)
+    html: str | None = cache.get(key) if key else None
+    if html is None:
+        context: dict[str, Any] = {
+            "head": head,
+            "fragment": mark_safe(_published_fragment(head)),  # noqa: S308
+        }
+        if key:
+            context["csrf_token"] = CSRF_PLACEHOLDER
+        html = render_to_string("rankings/public.html", context, request=request)
+        if key:
+            cache.set(key, html, CACHE_SECONDS)
+    if key:
+        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    response = HttpResponse(html)
     # Browsers ask again each time and get a 304 while the ETag holds; the page carries a CSRF
     # token (the language switcher), so shared caches must not keep it.
     response["Cache-Control"] = "private, no-cache"
@@ -597,49 +669,86 @@ def ranking_index(request: HttpRequest) -> HttpResponse:
 
 
 EXPORTS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "pdf": ("application/pdf", "pdf"),
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
+# How long a reader waits before asking again for a file being prepared.
+EXPORT_RETRY_SECONDS = 30
 
 
-def _export_etag(request: HttpRequest, year: int, slug: str, version: int, fmt: str) -> str:
-    head = _head(request, year, slug, version)
-    return f"{head.snapshot_sha256[:32]}-{fmt}-{get_language()}"
+def _export_language() -> str:
+    language = get_language() or ""
+    return language if language in RankingExport.Language.values else "zh-hans"
+
+
+def _export(
+    request: HttpRequest, year: int, slug: str, version: int, fmt: str
+) -> RankingExport | None:
+    """The stored file asked for, read once per request (kept on it, as in ``_head``)."""
+    memo = vars(request)
+    if "_ranking_export" not in memo:
+        if fmt not in EXPORTS:
+            raise Http404
+        head = _head(request, year, slug, version)
+        memo["_ranking_export"] = selectors.published_export(
+            ranking_id=head.pk, fmt=fmt, language=_export_language()
+        )
+    found: RankingExport | None = memo["_ranking_export"]
+    return found
+
+
+def _export_etag(request: HttpRequest, year: int, slug: str, version: int, fmt: str) -> str | None:
+    # The stored file's own hash: the ETag names exactly the bytes served.
+    export = _export(request, year, slug, version, fmt)
+    return export.sha256 if export is not None and export.is_ready else None
 
 
 def _export_modified(
     request: HttpRequest, year: int, slug: str, version: int, fmt: str
-) -> datetime.datetime:
-    return _head(request, year, slug, version).published_at
+) -> datetime.datetime | None:
+    export = _export(request, year, slug, version, fmt)
+    return export.rendered_at if export is not None and export.is_ready else None
 
 
 @require_GET
 @condition(etag_func=_export_etag, last_modified_func=_export_modified)
 def ranking_export(
     request: HttpRequest, year: int, slug: str, version: int, fmt: str
-) -> HttpResponse:
-    """A published version as CSV, XLSX or a one-page PDF bulletin, for everyone."""
-    if fmt not in EXPORTS:
-        raise Http404
+) -> HttpResponse | FileResponse:
+    """A published version as CSV, XLSX or a one-page PDF bulletin, for everyone: the file
+    stored when it was published (two queries and a stream; nothing is rendered here). While
+    the file is not rendered yet, a page that says it is being prepared (503, Retry-After)."""
     head = _head(request, year, slug, version)
-    language = get_language() or "zh-hans"
-    key = f"rankings:export:{head.pk}:{head.snapshot_sha256[:16]}:{fmt}:{language}"
-    content = cache.get(key)
-    if content is None:
-        snapshot = public_view(selectors.published_get(pk=head.pk))
-        if fmt == "csv":
-            content = exports.csv_bytes(snapshot)
-        elif fmt == "xlsx":
-            content = exports.xlsx_bytes(snapshot, sha256=head.snapshot_sha256)
-        else:
-            content = exports.bulletin_pdf(snapshot, language=language, sha256=head.snapshot_sha256)
-        cache.set(key, content, CACHE_SECONDS)
-    content_type, extension = EXPORTS[fmt]
-    response = HttpResponse(content, content_type=content_type)
-    filename = f"ranking-{year}-{slug}-v{version}.{extension}"
-    disposition = "inline" if fmt == "pdf" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    export = _export(request, year, slug, version, fmt)
+    if export is None or not export.is_ready:
+        pending = render(
+            request,
+            "rankings/export_pending.html",
+            {
+                "head": head,
+                "fmt": fmt,
+                "failed": export is not None and export.state == RankingExport.State.FAILED,
+            },
+            status=503,
+        )
+        pending["Retry-After"] = str(EXPORT_RETRY_SECONDS)
+        pending["Cache-Control"] = "no-store"
+        return pending
+    try:
+        handle = open_stream(export.file)
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=fmt != "pdf",
+        filename=f"ranking-{year}-{slug}-v{version}.{fmt}",
+        content_type=EXPORTS[fmt],
+    )
+    if "Content-Length" not in response and export.size is not None:
+        response["Content-Length"] = str(export.size)  # an object store's stream
+    response["X-Content-Type-Options"] = "nosniff"
     # Private: the language comes from a cookie as well as Accept-Language.
     response["Cache-Control"] = "private, max-age=3600"
+    response["Vary"] = "Accept-Language, Cookie"
     return response

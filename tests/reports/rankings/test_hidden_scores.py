@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
+import hashlib
 import io
 import json
 import re
@@ -31,6 +32,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -38,7 +40,7 @@ from accounts.models import User
 from assessments.models import Assessment, Campaign, Cloud
 from indicators.models import Framework
 from reports.certified.models import Report
-from reports.models import Ranking, ScoreResult
+from reports.models import Ranking, RankingExport, ScoreResult
 from reports.rankings import selectors, services, snapshot
 from reports.rankings.charts import bar_chart
 from reports.rankings.models import list_titles
@@ -324,11 +326,24 @@ def _csv_header(text: str) -> str:
 def _get(client: Client, url: str) -> bytes:
     response = client.get(url)
     assert response.status_code == 200, url
-    return response.content
+    return response.getvalue()
+
+
+def _stored(ranking: Ranking, fmt: str, language: str) -> bytes:
+    """The file stored for a version, as the export view serves it; its hash holds."""
+    export = RankingExport.objects.get(ranking=ranking, format=fmt, language=language)
+    assert export.state == RankingExport.State.READY, export.error
+    with export.file.open("rb") as handle:
+        content = handle.read()
+    assert hashlib.sha256(content).hexdigest() == export.sha256
+    return content
 
 
 def public_outputs(versions: list[Ranking], tmp_path: Path) -> dict[str, str]:
-    """Every public page and export of ``versions``, in Chinese and English: name → text."""
+    """Every public page and export of ``versions``, in Chinese and English: name → text. The
+    exports are the files stored for each version (rendered here by the command a deployment
+    runs for versions whose files a worker has not rendered), read through the public view."""
+    call_command("render_ranking_exports", "--now", stdout=io.StringIO())
     outputs: dict[str, str] = {}
     for language in ("zh-hans", "en"):
         client = Client()
@@ -341,6 +356,7 @@ def public_outputs(versions: list[Ranking], tmp_path: Path) -> dict[str, str]:
             outputs[f"{language} {version}"] = _get(client, version).decode()
             for fmt in ("csv", "xlsx", "pdf"):
                 content = _get(client, f"{version}ranking.{fmt}")
+                assert content == _stored(ranking, fmt, language)
                 outputs[f"{language} {version}ranking.{fmt}"] = (
                     content.decode()
                     if fmt == "csv"
@@ -403,6 +419,8 @@ def assert_nothing_of_the_hidden_year_is_public(world: World, tmp_path: Path) ->
             markers = (
                 "rk-pos",
                 "rk-radar",
+                "rk-dim",
+                "<meter",
                 "rk-bars",
                 "rk-up",
                 "rk-down",
@@ -426,6 +444,7 @@ def assert_nothing_of_the_hidden_year_is_public(world: World, tmp_path: Path) ->
     # The next year shows its own scores, and of 2025 only whether a cloud is listed again.
     page = outputs["zh-hans /rankings/2026/top-ten/v1/"]
     assert "94.27" in page and 'class="rk-bars"' in page and SHOWN_CODE in page
+    assert 'class="rk-dims"' in page and "<meter" in page  # each cloud's dimension shares
     english = outputs["en /rankings/2026/top-ten/v1/"]
     for text in (page, english):
         for marker in ("rk-up", "rk-down", "上一届第", "last time"):

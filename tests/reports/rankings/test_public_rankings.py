@@ -24,8 +24,8 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import User
 from assessments.models import Assessment, Campaign, Cloud
 from indicators.models import Framework
-from reports.models import Ranking
-from reports.rankings import services
+from reports.models import Ranking, RankingExport
+from reports.rankings import rendering, services
 from tests.browser_support import screenshot, sign_in
 from tests.conftest import client_for
 
@@ -73,12 +73,20 @@ def page(
     return client_for(user).get(url, headers=headers)
 
 
+def rendered(ranking: Ranking, fmt: str) -> Ranking:
+    """Renders and stores a version's files in ``fmt``, as the worker does after publication
+    (test set-up: the task is tested in test_ranking_exports.py)."""
+    for export in RankingExport.objects.filter(ranking=ranking, format=fmt):
+        assert rendering.ranking_export_render(export_id=export.pk) == "ready"
+    return ranking
+
+
 def test_the_index_lists_published_rankings_by_year_without_login(
     grouped: Ranking, ranked: Ranking
 ) -> None:
     response = page("/rankings/")
     assert response.status_code == 200
-    text = response.content.decode()
+    text = response.getvalue().decode()
     assert "2025年度十佳政务云" in text and "2026年度十佳政务云" in text
     assert text.index("2026年度") < text.index("2025年度")
 
@@ -181,9 +189,10 @@ def test_the_page_uses_the_same_queries_for_a_few_clouds_and_for_many(
 
 
 def test_the_csv_export_lists_the_entries_in_utf8_for_excel(ranked: Ranking) -> None:
+    rendered(ranked, "csv")
     response = page("/rankings/2026/top-ten/v1/ranking.csv")
     assert response["Content-Type"].startswith("text/csv")
-    content = response.content.decode("utf-8")
+    content = response.getvalue().decode("utf-8")
     assert content.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(content[1:])))
     assert len(rows) == 1 + 10
@@ -191,7 +200,8 @@ def test_the_csv_export_lists_the_entries_in_utf8_for_excel(ranked: Ranking) -> 
 
 
 def test_the_grouped_csv_hides_the_scores(grouped: Ranking) -> None:
-    content = page("/rankings/2025/top-ten/v1/ranking.csv").content.decode("utf-8")
+    rendered(grouped, "csv")
+    content = page("/rankings/2025/top-ten/v1/ranking.csv").getvalue().decode("utf-8")
     assert "95.00" not in content and "2025省级云000" in content
 
 
@@ -199,8 +209,9 @@ def test_the_xlsx_export_opens_in_openpyxl(ranked: Ranking) -> None:
     from openpyxl import load_workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
+    rendered(ranked, "xlsx")
     response = page("/rankings/2026/top-ten/v1/ranking.xlsx")
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(response.getvalue()))
     sheet = book.active
     assert isinstance(sheet, Worksheet)
     assert "2026年度十佳政务云" in sheet["A1"].value
@@ -212,10 +223,11 @@ def test_the_xlsx_export_opens_in_openpyxl(ranked: Ranking) -> None:
 def test_the_pdf_bulletin_is_one_page_in_the_fonts_of_the_reports(
     ranked: Ranking, tmp_path: Path
 ) -> None:
+    rendered(ranked, "pdf")
     response = page("/rankings/2026/top-ten/v1/ranking.pdf")
     assert response["Content-Type"] == "application/pdf"
     path = tmp_path / "bulletin.pdf"
-    path.write_bytes(response.content)
+    path.write_bytes(response.getvalue())
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
     assert re.search(r"^Pages:\s+1$", info.stdout, re.MULTILINE), info.stdout
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
@@ -261,7 +273,7 @@ def test_the_public_page_in_chinese_and_in_english(
     assert page.locator("h1").inner_text() == "2026年度十佳政务云公示名单"
     assert page.get_by_test_id("notice").is_visible()
     page.locator("summary", has_text="浏览器省级云1").click()
-    assert page.locator("details[open] .rk-radar").is_visible()
+    assert page.locator("details[open] .rk-dims meter").first.is_visible()
     screenshot(page, "rankings_public_zh")
 
     page.get_by_test_id("language-en").click()
@@ -301,7 +313,7 @@ def test_a_year_without_scores_and_the_years_after_it_in_chromium(
     page.locator("summary", has_text="甲省政务云").click()
     opened = page.locator("details[open]")
     assert opened.is_visible() and opened.locator("svg").count() == 0
-    assert page.locator(".rk-pos, .rk-bars, .rk-radar").count() == 0
+    assert page.locator(".rk-pos, .rk-bars, .rk-radar, .rk-dims").count() == 0
     screenshot(page, "rankings_hidden_2025_zh")
 
     page.goto(f"{base}/rankings/2026/top-ten/")
@@ -309,7 +321,7 @@ def test_a_year_without_scores_and_the_years_after_it_in_chromium(
     changes = page.locator("td.rk-change").all_inner_texts()
     assert len(changes) == 10 and not any("▲" in c or "▼" in c for c in changes)
     page.locator("summary", has_text="乙省政务云").click()
-    assert page.locator("details[open] .rk-radar").is_visible()
+    assert page.locator("details[open] .rk-dims meter").first.is_visible()
     screenshot(page, "rankings_next_year_2026_zh")
     page.get_by_test_id("language-en").click()
     page.wait_for_load_state()
@@ -335,3 +347,62 @@ def test_a_year_without_scores_and_the_years_after_it_in_chromium(
     page.locator("#rk-publish-h").scroll_into_view_if_needed()
     screenshot(page, "rankings_admin_unfinished_zh")
     assert world.hidden[1].version == 2
+
+
+def _csrf_input(text: str) -> str:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def test_an_anonymous_reader_gets_the_whole_page_from_the_cache_with_a_token_of_their_own(
+    grouped: Ranking,
+    admin: User,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    from django.test import Client
+
+    url = "/rankings/2025/top-ten/"
+    first = Client(enforce_csrf_checks=True)
+    first_text = first.get(url).getvalue().decode()
+    reader = Client(enforce_csrf_checks=True)
+    with django_assert_num_queries(1):  # the ETag's head only: the page comes from the cache
+        text = reader.get(url).getvalue().decode()
+    assert text.replace(_csrf_input(text), "") == first_text.replace(_csrf_input(first_text), "")
+    assert _csrf_input(text) != _csrf_input(first_text)
+    # The language switcher of the cached page works with this reader's own cookie.
+    switched = reader.post(
+        "/i18n/setlang/", {"language": "en", "next": url, "csrfmiddlewaretoken": _csrf_input(text)}
+    )
+    assert switched.status_code == 302
+    assert "Top ten government clouds 2025" in reader.get(url).getvalue().decode()
+    # A signed-in reader's page names them; the anonymous page, cached, names nobody.
+    signed_in = page(url, admin).getvalue().decode()
+    assert str(admin) in signed_in
+    assert str(admin) not in Client().get(url).getvalue().decode()
+    # A query string, repeated by the switcher, is never served from another's page.
+    tagged = Client().get(url + "?from=weibo").getvalue().decode()
+    assert 'value="/rankings/2025/top-ten/?from=weibo"' in tagged
+    assert "?from=weibo" not in Client().get(url).getvalue().decode()
+
+
+def test_the_exports_keep_a_cloud_name_that_looks_like_a_formula_as_text(ranked: Ranking) -> None:
+    """A cloud named like a formula stays a name in the reader's spreadsheet: a leading ``'``
+    in the CSV, a text cell (marked typed-as-text) in the XLSX, never a formula."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from reports.rankings import exports
+    from reports.rankings.snapshot import public_view
+
+    snapshot = public_view(ranked)
+    snapshot["pools"][0]["entries"][0]["cloud"] = '=HYPERLINK("http://evil.invalid","点击")'
+    rows = list(csv.reader(io.StringIO(exports.csv_bytes(snapshot).decode("utf-8-sig"))))
+    names = [cell for row in rows for cell in row if "HYPERLINK" in cell]
+    assert names and all(cell.startswith("'=") for cell in names)
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(snapshot))).active
+    assert sheet is not None
+    cells = [c for row in sheet.iter_rows() for c in row if "HYPERLINK" in str(c.value)]
+    assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
