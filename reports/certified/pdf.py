@@ -14,16 +14,20 @@ The layout avoids WeasyPrint's slow paths: one small table per dimension instead
 running over many pages, block layout rather than nested flexboxes, and an inline SVG for the
 radar chart and the QR code. The font is Noto Sans CJK **SC** with ``lang="zh-CN"`` so that
 Simplified glyph forms are chosen; WeasyPrint embeds subsets of them (with HarfBuzz; see
-``govcloud_eval.health.harfbuzz_subsetting_available``).
+``govcloud_eval.health.harfbuzz_subsetting_available``), which ``reports.certified.cff`` then
+rebuilds with only the glyphs used (a sixth of their size). docs/performance.md has the costs.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import gc
 import io
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple, NotRequired, TypedDict
@@ -37,6 +41,8 @@ from django.utils.translation import gettext as _
 from indicators.models import EvidenceMethod, Framework
 from indicators.templatetags.catalog_tags import bilingual, is_chinese
 from reports.scoring.charts import radar_for
+
+from .cff import compact_cid_fonts
 
 STYLESHEET = Path(settings.BASE_DIR) / "templates" / "certified" / "pdf" / "report.css"
 
@@ -169,19 +175,32 @@ class ReportContent(TypedDict):
 
 
 def qr_svg(url: str) -> str:
-    """A QR code of ``url`` as an SVG document (one path, no raster)."""
+    """A QR code of ``url`` as an SVG document: one path, a rectangle per horizontal run of dark
+    modules (qrcode's own SVG draws one per module, four times the path commands for WeasyPrint
+    to parse and draw), with a quiet zone of two modules."""
     import qrcode
-    import qrcode.image.svg
 
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        border=2,
-        image_factory=qrcode.image.svg.SvgPathImage,
-    )
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(url)
     code.make(fit=True)
-    image = code.make_image()
-    return image.to_string(encoding="unicode")
+    matrix = code.get_matrix()  # rows of booleans, quiet zone included
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < len(row) and row[x]:
+                x += 1
+            runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+    size = len(matrix)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'width="{size}mm" height="{size}mm" shape-rendering="crispEdges">'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>'
+    )
 
 
 def _css_string(text: str) -> str:
@@ -352,14 +371,35 @@ def _fonts_and_stylesheet() -> tuple[Any, Any]:
     return cached[0], cached[1]
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block, and back as it was after it, even
+    on an error.
+
+    A report allocates about a million short-lived objects (boxes, styles, drawing operators):
+    enough to set off a dozen collections of the oldest generation on the way, each a walk over
+    every object of the process (Django, the stylesheet, the fonts), a third of the report's
+    CPU time. Paused, the report's garbage is collected once, by the first collection after the
+    block. Other threads' allocations go uncollected meanwhile (a render takes under a second)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def render_report_pdf(content: ReportContent) -> bytes:
     """The unsigned PDF of ``content``. Raises whatever WeasyPrint raises on a broken template."""
     from weasyprint import HTML
 
-    html = report_html(content)
-    fonts, stylesheet = _fonts_and_stylesheet()
-    out = io.BytesIO()
-    HTML(string=html, base_url=str(STYLESHEET.parent)).write_pdf(
-        out, stylesheets=[stylesheet], font_config=fonts
-    )
-    return out.getvalue()
+    with collector_paused():
+        html = report_html(content)
+        fonts, stylesheet = _fonts_and_stylesheet()
+        out = io.BytesIO()
+        HTML(string=html, base_url=str(STYLESHEET.parent)).write_pdf(
+            out, stylesheets=[stylesheet], font_config=fonts, finisher=compact_cid_fonts
+        )
+        return out.getvalue()

@@ -24,7 +24,14 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 
 from .models import Report
-from .pdf import MM, SIGNATURE_BOX_MM, ReportContent, render_report_pdf, signature_box
+from .pdf import (
+    MM,
+    SIGNATURE_BOX_MM,
+    ReportContent,
+    collector_paused,
+    render_report_pdf,
+    signature_box,
+)
 from .signing import Appearance, sign_pdf
 
 logger = logging.getLogger(__name__)
@@ -85,16 +92,17 @@ def seal_png() -> bytes | None:
 def report_pdf_bytes(content: ReportContent) -> bytes:
     """The signed PDF of a snapshot: render, then sign, with the visible signature over the
     sign-off box of the last page (the issuing body, the date), its appearance the seal."""
-    pdf = render_report_pdf(content)
-    appearance = Appearance(
-        box=signature_box(),
-        image=seal_png(),
-        image_width=SIGNATURE_BOX_MM.seal_width * MM,
-        padding=SIGNATURE_BOX_MM.padding * MM,
-    )
-    with translation.override(content["language"]):
-        reason = _("Certified evaluation report %(number)s") % {"number": content["number"]}
-    return sign_pdf(pdf, reason=reason, appearance=appearance)
+    with collector_paused():
+        pdf = render_report_pdf(content)
+        appearance = Appearance(
+            box=signature_box(),
+            image=seal_png(),
+            image_width=SIGNATURE_BOX_MM.seal_width * MM,
+            padding=SIGNATURE_BOX_MM.padding * MM,
+        )
+        with translation.override(content["language"]):
+            reason = _("Certified evaluation report %(number)s") % {"number": content["number"]}
+        return sign_pdf(pdf, reason=reason, appearance=appearance)
 
 
 def report_render(*, report_id: int) -> RenderOutcome:
