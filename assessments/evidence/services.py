@@ -26,6 +26,7 @@ from audit.services import audit_record
 from indicators.models import Indicator
 
 from ..models import Assessment, Evidence
+from .inspection import inspect_content
 from .sniffing import check_type, file_extension
 from .uploads import clean_file_name, max_bytes, too_large_error
 
@@ -117,7 +118,8 @@ def evidence_upload(
             content_type="",
         )
         evidence.full_clean(exclude=["file", "size", "sha256", "content_type", "replaces"])
-        _kind, content_type = check_type(shown, upload)
+        kind, content_type = check_type(shown, upload)
+        inspect_content(shown, upload, kind)
         size, digest = _size_and_digest(upload, shown, limit)
         if size == 0:
             raise ValidationError(_("“%(name)s” is empty.") % {"name": shown})

@@ -3,7 +3,7 @@ extension of its name.
 
 Pure functions of a binary file handle (and a name): no database, no settings. A handle is never
 read whole: only its first 64 KiB and, for ZIP and OLE2 compound files, their directories, each
-within a fixed budget of bytes (see ``_BudgetedReader``).
+within a fixed budget of bytes (see ``BudgetedReader``).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class _OverBudget(OSError):
     """A directory parser asked for more bytes than its budget."""
 
 
-class _BudgetedReader:
+class BudgetedReader:
     """A read-only view of a binary handle that hands out at most ``budget`` bytes in all,
     re-reads of the same bytes included, and raises ``_OverBudget`` before reading (or letting
     the handle allocate) anything beyond it. Closing is left to the handle's owner."""
@@ -178,7 +178,7 @@ class _BudgetedReader:
     def __init__(self, handle: IO[bytes], budget: int) -> None:
         self._handle = handle
         self._left = budget
-        self.size = _size_of(handle)
+        self.size = size_of(handle)
 
     @property
     def closed(self) -> bool:
@@ -208,7 +208,7 @@ class _BudgetedReader:
         return data
 
 
-def _size_of(handle: IO[bytes]) -> int:
+def size_of(handle: IO[bytes]) -> int:
     position = handle.tell()
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
@@ -224,7 +224,7 @@ def _zip_kind(handle: IO[bytes]) -> str | None:
     so a zip bomb costs no more than any archive with as many names."""
     try:
         # ZipFile leaves a file object it was given open; it needs only read, seek and tell.
-        reader = _BudgetedReader(handle, ZIP_READ_BUDGET)
+        reader = BudgetedReader(handle, ZIP_READ_BUDGET)
         with zipfile.ZipFile(reader) as archive:
             names = archive.namelist()
     # BadZipFile for a damaged or truncated archive, UnicodeDecodeError (a ValueError) for a
@@ -265,11 +265,11 @@ def _ole2_kind(handle: IO[bytes]) -> str:
     the application's stream (WordDocument, Workbook, PowerPoint Document) names; "ole" when
     there is none, or when the file is damaged, truncated or its directory too large to read.
     See ``OLE_READ_CAP`` for what olefile reads."""
-    budget = min(OLE_READ_CAP, OLE_READ_BASE + _size_of(handle) // 64)
+    budget = min(OLE_READ_CAP, OLE_READ_BASE + size_of(handle) // 64)
     try:
         # OleFileIO leaves a file object it was given open. Its stubs ask for IO[bytes]; it uses
         # only read, seek and tell, which the reader provides.
-        reader = cast(IO[bytes], _BudgetedReader(handle, budget))
+        reader = cast(IO[bytes], BudgetedReader(handle, budget))
         with olefile.OleFileIO(reader) as ole:
             paths = ole.listdir(streams=True, storages=False)
         streams = {path[0] for path in paths if len(path) == 1}

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
+from assessments.evidence.inspection import inspect_content
 from assessments.evidence.sniffing import EXTENSION_KIND, KINDS, detect_kind
 from assessments.evidence.uploads import clean_file_name
 from assessments.models import Assessment
@@ -80,6 +81,10 @@ def _check_evidence(upload: UploadedFile) -> tuple[str, str, int, str]:
                 % {"name": name, "kind": KINDS[expected].label}
             }
         )
+    try:
+        inspect_content(name, upload, detected)  # a PDF's scripts and actions
+    except ValidationError as exc:
+        raise ValidationError({"evidence": exc.messages}) from None
     hasher = hashlib.sha256()
     size = 0
     for chunk in upload.chunks():

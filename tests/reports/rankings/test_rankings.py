@@ -840,7 +840,12 @@ def test_evidence_that_is_not_a_pdf_or_an_image_is_refused(
     tmp_path: Path,
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
-    for name, content in [("报告.pdf", b"not a pdf at all"), ("报告.docx", b"PK\x03\x04xx")]:
+    scripted = b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (x) >> >> endobj\n%%EOF"
+    for name, content in [
+        ("报告.pdf", b"not a pdf at all"),
+        ("报告.docx", b"PK\x03\x04xx"),
+        ("脚本.pdf", scripted),
+    ]:
         with pytest.raises(ValidationError):
             objections.objection_lodge(
                 ranking=on_notice,
