@@ -99,6 +99,53 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# Anchors and aliases let a few hundred bytes describe billions of nodes ("billion laughs"):
+# whatever reads the result (the schema validation, the import) walks every one of them. A
+# catalog of 20 indicators has about 2,000 nodes; the largest expected, a few tens of thousands.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _refuse_expansion(root: yaml.Node, filename: str) -> None:
+    """Refuses a document whose nodes, with every alias expanded, number more than
+    ``MAX_EXPANDED_NODES``, or that nests deeper than Python can walk. Counts each distinct node
+    once (memoised), so the count itself costs no more than the document's size."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a node that contains itself counts once
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        sizes[key] = total
+        return total
+
+    try:
+        expanded = size(root)
+    except RecursionError:
+        raise CatalogInvalid(
+            [CatalogError(filename, format_path([]), _("the document is nested too deeply"))]
+        ) from None
+    if expanded > MAX_EXPANDED_NODES:
+        raise CatalogInvalid(
+            [
+                CatalogError(
+                    filename,
+                    format_path([]),
+                    _(
+                        "the document expands to more than %(max)s values through anchors and "
+                        "aliases (&, *); write the values out"
+                    )
+                    % {"max": f"{MAX_EXPANDED_NODES:,}"},
+                )
+            ]
+        )
+
+
 def _load_yaml(source: str | bytes, filename: str) -> Any:
     if isinstance(source, bytes):
         if len(source) > MAX_CATALOG_BYTES:
@@ -112,7 +159,15 @@ def _load_yaml(source: str | bytes, filename: str) -> Any:
                 [CatalogError(filename, format_path([]), _("the file is not UTF-8 text"))]
             ) from None
     try:
-        return yaml.load(source, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        loader = _StrictLoader(source)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _refuse_expansion(node, filename)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = (

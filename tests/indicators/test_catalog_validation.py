@@ -221,6 +221,30 @@ def test_it_rejects_a_key_given_twice_which_yaml_would_silently_drop() -> None:
     assert "duplicate key 'code'" in errors[0]
 
 
+def _laughs(levels: int) -> str:
+    """The "billion laughs": each level an alias list of ten of the level before it."""
+    lines = ["code: laughs", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, levels):
+        lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_it_refuses_anchors_expanding_to_billions_of_values_without_expanding_them() -> None:
+    source = _laughs(10)  # 5 × 10⁹ strings from a file of under 1 KB
+    assert len(source.encode()) < 1024
+    errors = _errors_of(source, "laughs.yaml")
+    assert len(errors) == 1
+    assert errors[0].startswith("laughs.yaml: (top level): the document expands to more than")
+    assert "anchors and aliases" in errors[0]
+
+
+def test_a_few_anchors_and_aliases_are_still_fine() -> None:
+    from indicators.catalog import _load_yaml
+
+    doc = _load_yaml(_laughs(3), "a.yaml")  # 500 values: read as YAML always read them
+    assert doc["a2"][9][9] == ["lol"] * 5
+
+
 def test_it_rejects_a_file_that_is_not_a_mapping() -> None:
     errors = _errors_of("- just\n- a list\n")
     assert errors == ["broken.yaml: (top level): the file must hold one YAML mapping"]
