@@ -25,12 +25,14 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from assessments.evidence.uploads import MULTIPART_SLACK, EvidenceUploadHandler
 from govcloud_eval.listing import (
     Filter,
     ListQuery,
@@ -279,6 +281,18 @@ def verify_lookup(request: HttpRequest) -> HttpResponse:
     return render(request, "certified/verify/lookup.html", {})
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+# Anyone may post a file here, so its size is judged before a byte of it is read: by the length
+# the request declares (Django never reads past it), then by the upload handler while reading.
+# That is why the view is exempt from CSRF checking, which reads the whole body first: the
+# comparison changes nothing, so a forged request could do no harm anyway.
+@csrf_exempt
 @_public
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, code: str) -> HttpResponse:
@@ -295,19 +309,27 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         # Shown as expired, not changed: the status says whether it was revoked or replaced.
         "expired": valid_until is not None and timezone.localdate() > valid_until,
     }
+    status = 200
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        data = None if upload is None else _upload_bytes(upload, selectors.UPLOAD_MAX_BYTES)
-        if upload is None:
-            context["upload_error"] = _("Choose the PDF file to compare.")
-        elif data is None:
-            context["upload_error"] = _("This file is far larger than any issued report.")
+        limit = selectors.UPLOAD_MAX_BYTES
+        too_large = _("This file is far larger than any issued report.")
+        if _declared_length(request) > limit + MULTIPART_SLACK:
+            context["upload_error"], status = too_large, 413
         else:
-            context.update(_compare(report, upload.name or "", data))
+            handler = EvidenceUploadHandler(request, limit=limit)
+            request.upload_handlers = [handler]
+            upload = request.FILES.get("file")
+            data = None if upload is None else _upload_bytes(upload, limit)
+            if handler.too_large or (upload is not None and data is None):
+                context["upload_error"], status = too_large, 413
+            elif upload is None:
+                context["upload_error"], status = _("Choose the PDF file to compare."), 400
+            else:
+                context.update(_compare(report, upload.name or "", data or b""))
     context["verify_url"] = request.build_absolute_uri(
         reverse("certified:verify", args=[report.verification_code])
     )
-    return render(request, "certified/verify/verify.html", context)
+    return render(request, "certified/verify/verify.html", context, status=status)
 
 
 # ----------------------------------------------------------------------------------------------

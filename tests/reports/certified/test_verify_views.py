@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
 from assessments.models import Assessment
@@ -152,10 +154,46 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(
     issued: Report, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(selectors, "UPLOAD_MAX_BYTES", 1000)
+    big = SimpleUploadedFile("big.pdf", b"%PDF-1.7\n" + b" " * 2000)
 
-    page = upload(issued, "big.pdf", b"%PDF-1.7\n" + b" " * 2000)
+    response = public().post(verify_url(issued), {"file": big})
 
+    assert response.status_code == 413
+    page = response.content.decode()
     assert "far larger than any issued report" in page and "data-verdict" not in page
+
+
+def test_a_post_declaring_a_body_over_the_limit_is_answered_before_its_body_is_read(
+    issued: Report, live_server: LiveServer, tmp_path: Path, settings: Settings
+) -> None:
+    """1 GiB declared, 64 KiB sent: the answer (413, the page saying why) comes back while
+    the client has sent next to nothing, and nothing was spooled."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
+    host, port = live_server.url.removeprefix("http://").split(":")
+    boundary = "gce-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="huge.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+    ).encode()
+    request = (
+        f"POST {verify_url(issued)} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {1024**3}\r\nCookie: django_language=en\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request + head + bytes(64 * 1024))
+        answer = b""
+        while b"</html>" not in answer:
+            piece = connection.recv(65536)
+            if not piece:
+                break
+            answer += piece
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert b" 413 " in status_line, status_line
+    assert b"far larger than any issued report" in answer
+    assert list(spool.iterdir()) == []
 
 
 def set_valid_until(report: Report, value: str) -> None:
