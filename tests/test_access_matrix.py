@@ -192,6 +192,11 @@ def build_world(
         unfinished_reason="（测试）未完成的评估不影响本名单。",
         acting_user=admin,
     )
+    # Its files are rendered by a worker after publication: here, the CSV the probe reads.
+    from reports.rankings.rendering import ranking_export_render
+
+    for export in ranking.exports.filter(format="csv"):
+        ranking_export_render(export_id=export.pk)
     from reports.rankings.objections import objection_lodge
 
     objection = objection_lodge(
@@ -405,7 +410,7 @@ PROBES: dict[str, Probe] = {
         expect(404, vendor_a=200, owner=200, assessor=200, admin=200), kwargs=done
     ),
     "scoring:veto_record": Probe(
-        admin_only(REDIRECT), method="POST", kwargs=live, data=lambda w: {"note": ""}
+        admin_only(400), method="POST", kwargs=live, data=lambda w: {"note": ""}
     ),
     "scoring:veto_withdraw": Probe(
         admin_only(REDIRECT),
@@ -468,6 +473,7 @@ PROBES: dict[str, Probe] = {
     "rankings:publish": Probe(
         admin_only(REDIRECT), method="POST", kwargs=campaign, data=lambda w: {"confirm": "yes"}
     ),
+    "rankings:exports_requeue": Probe(admin_only(REDIRECT), method="POST", kwargs=campaign),
     "rankings:objection_answer": Probe(
         admin_only(REDIRECT),
         method="POST",

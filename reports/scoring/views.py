@@ -41,6 +41,14 @@ def _campaign_for(request: AuthenticatedRequest, pk: int) -> Campaign:
     return campaign_get_for(user=request.user, pk=pk)
 
 
+def _posted_id(value: str) -> int | None:
+    """A primary key as a form posts it, or None when it cannot be one (not ASCII digits, or
+    beyond a database integer): the view answers that with a message, never an error."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value)
+
+
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
@@ -55,8 +63,14 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 def assessment_result(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The current score of an assessment with its explanation, the earlier versions, and for
     admins the veto findings."""
+    assessment = selectors.assessment_with_score_get_for(user=request.user, pk=pk)
+    return _result_page(request, assessment)
+
+
+def _result_page(
+    request: AuthenticatedRequest, assessment: Assessment, *, status: int = 200
+) -> HttpResponse:
     user = request.user
-    assessment = selectors.assessment_with_score_get_for(user=user, pk=pk)
     # Vetoes are shown to those who manage them; recording needs an assessment not approved.
     sees_vetoes = policy.can(user, Action.VETO_MANAGE)
     return render(
@@ -70,6 +84,7 @@ def assessment_result(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "open_vetoes": selectors.veto_rules_open(assessment=assessment) if sees_vetoes else [],
             "can_manage_vetoes": policy.can(user, Action.VETO_MANAGE, assessment),
         },
+        status=status,
     )
 
 
@@ -77,23 +92,27 @@ def assessment_result(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def veto_record(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = _assessment_for_vetoes(request, pk)
-    veto_rule = VetoRule.objects.filter(
-        pk=request.POST.get("veto_rule") or 0, framework_id=assessment.campaign.framework_id
-    ).first()
+    chosen = _posted_id(request.POST.get("veto_rule", ""))
+    veto_rule = (
+        VetoRule.objects.filter(pk=chosen, framework_id=assessment.campaign.framework_id).first()
+        if chosen is not None
+        else None
+    )
+    # Refused: the page again, with the message, answered 400 (nothing was recorded).
     if veto_rule is None:
         messages.error(request, _("Choose a veto of this framework."))
-    else:
-        try:
-            services.veto_finding_record(
-                assessment=assessment,
-                veto_rule=veto_rule,
-                note=request.POST.get("note", ""),
-                acting_user=request.user,
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("The veto is recorded; the score is being recomputed."))
+        return _result_page(request, assessment, status=400)
+    try:
+        services.veto_finding_record(
+            assessment=assessment,
+            veto_rule=veto_rule,
+            note=request.POST.get("note", ""),
+            acting_user=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _result_page(request, assessment, status=400)
+    messages.success(request, _("The veto is recorded; the score is being recomputed."))
     return redirect("scoring:assessment_result", pk=assessment.pk)
 
 

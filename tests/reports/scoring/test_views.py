@@ -98,6 +98,19 @@ def test_an_admin_records_and_withdraws_a_veto(
     assert result_of.score_results.get(is_current=True).vetoed is False
 
 
+@pytest.mark.parametrize("chosen", ["abc", "-1", "1.5", "１", "99999999999999999999", ""])
+def test_a_malformed_or_unknown_veto_is_answered_400_with_a_message_and_nothing_recorded(
+    result_of: Assessment, admin: User, chosen: str
+) -> None:
+    response = client_for(admin).post(
+        reverse("scoring:veto_record", args=[result_of.pk]), {"veto_rule": chosen, "note": "x"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "请选择本指标体系中的一票否决项。" in page or "Choose a veto of this framework." in page
+    assert not VetoFinding.objects.exists()
+
+
 @pytest.mark.parametrize("role", ["assessor", "vendor", "owner", "auditor", "outsider_vendor"])
 def test_only_admins_record_vetoes(
     result_of: Assessment, role: str, request: pytest.FixtureRequest
