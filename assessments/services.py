@@ -61,6 +61,34 @@ def assessment_lock(*, assessment: Assessment) -> Assessment:
 
 
 # ----------------------------------------------------------------------------------------------
+# Free text
+
+# The longest text each kind of field takes, in characters: room for any real explanation or
+# rationale, within what a spreadsheet cell holds (32,767: the score sheet carries rationales),
+# and refused with a message beyond rather than cut.
+EXPLANATION_MAX = 10_000
+RATIONALE_MAX = 10_000
+COMMENT_MAX = 5_000
+REASON_MAX = 2_000
+
+
+def text_within(text: str, *, limit: int, field: str) -> str:
+    """``text`` when it is at most ``limit`` characters; ValidationError on ``field`` (naming
+    the length and the limit) otherwise."""
+    if len(text) > limit:
+        raise ValidationError(
+            {
+                field: _(
+                    "This text is %(length)s characters long; shorten it to %(max)s characters "
+                    "or fewer."
+                )
+                % {"length": f"{len(text):,}", "max": f"{limit:,}"}
+            }
+        )
+    return text
+
+
+# ----------------------------------------------------------------------------------------------
 # Clouds and conflicts of interest
 
 
@@ -696,6 +724,7 @@ def assignment_remove(
     policy.require(acting_user, Action.ASSIGNMENT_REPLACE, assignment)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the assessor is removed.")})
+    text_within(reason.strip(), limit=REASON_MAX, field="reason")
     if replacement is not None:
         if replacement.pk == assignment.assessor_id:
             raise ValidationError(
@@ -813,7 +842,7 @@ def answer_save(
     answer.self_rating = self_rating
     answer.self_met = self_met
     answer.value = value
-    answer.explanation = explanation
+    answer.explanation = text_within(explanation, limit=EXPLANATION_MAX, field="explanation")
     answer.updated_by = acting_user
     # The related objects are the ones just checked; skip re-reading each from the database.
     answer.full_clean(validate_constraints=False, exclude=["assessment", "indicator", "updated_by"])
@@ -907,7 +936,7 @@ def rating_save(
     record, _created = Rating.objects.get_or_create(assignment=assignment, indicator=indicator)
     record.rating = rating
     record.met = met
-    record.rationale = rationale
+    record.rationale = text_within(rationale, limit=RATIONALE_MAX, field="rationale")
     record.full_clean(validate_constraints=False, exclude=["assignment", "indicator"])
     record.save()
     return record
@@ -964,6 +993,7 @@ def review_comment_add(
     policy.require(acting_user, Action.REVIEW_COMMENT_ADD, assessment)
     if not text.strip():
         raise ValidationError({"text": _("Write the comment.")})
+    text_within(text.strip(), limit=COMMENT_MAX, field="text")
     if indicator is not None:
         _indicator_of(assessment, indicator)
     comment = ReviewComment(
@@ -994,6 +1024,7 @@ def assessment_return(
     policy.require(acting_user, Action.ASSESSMENT_RETURN, locked)
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the assessment goes back to the vendor.")})
+    text_within(comment.strip(), limit=COMMENT_MAX, field="comment")
     today = timezone.localdate()
     if due_on is None and locked.due_on < today:
         raise ValidationError(
@@ -1047,6 +1078,7 @@ def assessment_reopen(
     policy.require(acting_user, Action.ASSESSMENT_REOPEN, locked)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the self-assessment is reopened.")})
+    text_within(reason.strip(), limit=REASON_MAX, field="reason")
     if due_on is None:
         raise ValidationError({"due_on": _("Give the vendor a new deadline.")})
     _check_new_deadline(due_on, timezone.localdate())
@@ -1083,6 +1115,7 @@ def assessment_exclude(*, assessment: Assessment, reason: str, acting_user: User
     policy.require(acting_user, Action.ASSESSMENT_EXCLUDE, locked)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the cloud is excluded.")})
+    text_within(reason.strip(), limit=REASON_MAX, field="reason")
     return transition(
         assessment,
         from_states=[locked.state],
@@ -1142,6 +1175,7 @@ def settlement_save(
         raise ValidationError(_("Choose the settled rating."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the settled rating.")})
+    text_within(reason.strip(), limit=REASON_MAX, field="reason")
     try:
         with transaction.atomic():
             settlement, created = Settlement.objects.update_or_create(

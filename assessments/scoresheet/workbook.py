@@ -45,6 +45,7 @@ from indicators.models import Framework, Indicator
 
 from .. import selectors
 from ..models import Assignment, Rating
+from ..services import RATIONALE_MAX
 
 SHEET = "评分表"
 IDENTITY_SHEET = "_identity"
@@ -211,7 +212,7 @@ def score_sheet_build(*, assignment: Assignment) -> bytes:
         lines = 1
         for (letter, _zh, _en, width), content in zip(columns, cells, strict=True):
             cell = sheet[f"{letter}{row}"]
-            cell.value = content
+            _put(cell, content)
             cell.font = Font(size=10, bold=letter == CODE_COLUMN)
             cell.border = _BORDER
             cell.alignment = _CENTER if letter in "BDEFG" else _WRAP
@@ -238,6 +239,14 @@ def score_sheet_build(*, assignment: Assignment) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _put(cell: Any, value: Any) -> None:
+    """Writes ``value``; text always as text, never as a formula: a cloud name or a rationale
+    that starts with ``=`` stays words in Excel, and reads back as written."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
 
 
 def _write_top_block(
@@ -273,7 +282,7 @@ def _write_top_block(
         sheet[f"A{row}"] = label
         sheet[f"A{row}"].font = Font(bold=True, size=10, color="4A5868")
         sheet[f"A{row}"].alignment = _WRAP
-        sheet[f"C{row}"] = value
+        _put(sheet[f"C{row}"], value)
         sheet[f"C{row}"].font = Font(size=10)
         sheet[f"C{row}"].alignment = _WRAP
         sheet.merge_cells(f"A{row}:B{row}")
@@ -333,7 +342,9 @@ def _write_identity(workbook: Workbook, *, assignment: Assignment, framework: Fr
         start=1,
     ):
         identity.cell(row=row, column=1, value=key)
-        identity.cell(row=row, column=2, value=value).number_format = "@"
+        cell = identity.cell(row=row, column=2)
+        _put(cell, value)
+        cell.number_format = "@"
     identity.sheet_state = "veryHidden"
     identity.protection.sheet = True
 
@@ -546,6 +557,18 @@ def _parse_rows(
             errors.append(
                 _("%(cell)s: write the rationale for the rating of %(code)s.")
                 % {"cell": _cell(RATIONALE_COLUMN, number), "code": code}
+            )
+        if len(rationale) > RATIONALE_MAX:
+            errors.append(
+                _(
+                    "%(cell)s: the rationale is %(length)s characters long; shorten it to "
+                    "%(max)s characters or fewer."
+                )
+                % {
+                    "cell": _cell(RATIONALE_COLUMN, number),
+                    "length": f"{len(rationale):,}",
+                    "max": f"{RATIONALE_MAX:,}",
+                }
             )
         rows.append(SheetRow(number, indicator, rating, met, rationale))
 

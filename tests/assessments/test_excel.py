@@ -302,6 +302,49 @@ def test_the_rationale_is_kept_exactly_as_written(scoring: Assignment) -> None:
     assert sheet["H11"].value == prose
 
 
+def test_text_starting_with_a_formula_character_is_written_as_text_and_reads_back(
+    scoring: Assignment,
+) -> None:
+    """A rationale (or a cloud name) that starts with ``=`` is words, not a formula to run in
+    the assessor's Excel; and the assessor can upload their own sheet back unchanged."""
+    indicator = indicators_of(assessment=scoring.assessment)[0]
+    formula = '=HYPERLINK("http://example.invalid","点击") 依据：见附件'
+    services.rating_save(
+        assignment=scoring,
+        indicator=indicator,
+        rating=2,
+        rationale=formula,
+        acting_user=scoring.assessor,
+    )
+    cloud = scoring.assessment.cloud
+    Cloud.objects.filter(pk=cloud.pk).update(name="=1+1 政务云")
+    scoring.assessment.cloud.refresh_from_db()
+    before = _ratings(scoring)
+
+    data = score_sheet_build(assignment=scoring)
+    _workbook, sheet = _sheet(data)
+    row = _row_of(sheet, indicator.code)
+    for cell in (sheet[f"H{row}"], sheet["C2"]):
+        assert cell.data_type == "s", (cell.coordinate, cell.value)
+    assert sheet[f"H{row}"].value == formula
+    assert sheet["C2"].value == "=1+1 政务云"
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert not any(b"<f>" in archive.read(n) for n in archive.namelist() if n.endswith(".xml"))
+
+    score_sheet_import(assignment=scoring, data=data, acting_user=scoring.assessor)
+    assert _ratings(scoring) == before
+
+
+def test_a_rationale_over_the_limit_is_refused_naming_its_cell_not_cut(
+    scoring: Assignment,
+) -> None:
+    errors = _import_fails(scoring, _edited(scoring, G11=3, H11="依" * 20_000))
+    assert errors == [
+        "评分表!H11: the rationale is 20,000 characters long; shorten it to 10,000 characters "
+        "or fewer."
+    ]
+
+
 def test_blank_rows_without_a_saved_rating_create_no_records(scoring: Assignment) -> None:
     data = _edited(scoring, G11=1, H11="仅提供IaaS。")
 
