@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import IO
 
 from botocore.exceptions import ClientError
+from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -35,7 +36,11 @@ def open_stream(field_file: FieldFile) -> IO[bytes]:
     name = field_file.name
     if not name:
         raise FileNotFoundError("The field holds no file.")
-    storage = field_file.storage
+    return storage_stream(field_file.storage, name)
+
+
+def storage_stream(storage: Storage, name: str) -> IO[bytes]:
+    """``open_stream`` for a name in a storage (the backup reads files by name)."""
     if isinstance(storage, S3Storage):
         # The object key exactly as django-storages computed it when saving (AWS_LOCATION, if
         # any, and the same clean-up of the name).
@@ -48,4 +53,4 @@ def open_stream(field_file: FieldFile) -> IO[bytes]:
                 raise FileNotFoundError(f"No object {key!r} in the bucket.") from error
             raise
         return answer["Body"]
-    return field_file.open("rb")
+    return storage.open(name, "rb")
