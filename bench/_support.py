@@ -25,3 +25,20 @@ def create_database(url: str) -> None:
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     server.close()
+
+
+def row(
+    figure: str, small: float | None, large: float | None, goal: str, ok: bool | None
+) -> dict[str, object]:
+    """One line of `make bench`'s summary table: a figure at the small size (N=10) and at the
+    large one (N=400), the goal, and whether it is met (None: not judged)."""
+    return {"figure": figure, "small": small, "large": large, "goal": goal, "ok": ok}
+
+
+def write_rows(path: str, rows: list[dict[str, object]]) -> None:
+    """Writes a benchmark's rows for bench/summary.py (`--json PATH` of every script)."""
+    import json
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(rows, ensure_ascii=False, indent=1))

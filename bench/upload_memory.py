@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _support import row, write_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
@@ -394,9 +396,11 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=["local", "s3"], help="measure one storage only (default: both)"
     )
+    parser.add_argument("--json", help="also write the figures to this file (see bench/summary.py)")
     args = parser.parse_args()
     size = args.mib * MIB
     ok = True
+    rows: list[dict[str, object]] = []
 
     if args.only in (None, "local"):
         workdir = Path(tempfile.mkdtemp(prefix="govcloud-bench-"))
@@ -405,6 +409,15 @@ def main() -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         ok &= report("Local file system (MEDIA_ROOT)", local, size, TARGET_MIB)
+        rows.append(
+            row(
+                f"server RSS increase, {args.mib} MiB upload to disk (MiB)",
+                None,
+                local.increase_mib,
+                f"< {TARGET_MIB}",
+                local.increase_mib < TARGET_MIB,
+            )
+        )
 
     if args.only in (None, "s3"):
         import boto3
@@ -451,6 +464,18 @@ def main() -> int:
         print(f"  sha256 in bucket  {in_bucket.hexdigest() if big else '—'}")
         print(f"  under MEDIA_ROOT  {len(under_media)} files")
         ok &= stored and "-" in etag and not under_media
+        rows.append(
+            row(
+                f"server RSS increase, {args.mib} MiB upload to S3 (MiB)",
+                None,
+                remote.increase_mib,
+                f"< {S3_TARGET_MIB}",
+                remote.increase_mib < S3_TARGET_MIB and stored,
+            )
+        )
+
+    if args.json:
+        write_rows(args.json, rows)
 
     print(f"\n  {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
