@@ -24,6 +24,7 @@ from accounts.divisions import division_lookup
 from accounts.models import Organisation
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.limits import max_body
 from govcloud_eval.listing import export_format, export_response, paginate
 
 from .. import cloud_import, services
@@ -216,6 +217,7 @@ def _import_page(request: AuthenticatedRequest, status: int = 200, **context: An
     return render(request, "assessments/cloud_import.html", context, status=status)
 
 
+@max_body(cloud_import.MAX_BYTES)
 @policy.requires(Action.CLOUD_MANAGE)
 def cloud_import_view(request: AuthenticatedRequest) -> HttpResponse:
     """GET: the upload form. POST a file: the preview of every row, with its errors. POST the

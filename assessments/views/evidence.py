@@ -33,6 +33,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.limits import max_body
 from govcloud_eval.storage import open_stream
 from indicators.models import Indicator
 
@@ -90,6 +91,7 @@ def _parse_date(raw: str | None, label: str) -> datetime.date | None:
 # Upload
 
 
+@max_body(evidence_uploads.max_bytes)
 @login_required
 @csrf_exempt  # checked by _evidence_upload, once our upload handler is in place
 @require_POST
@@ -111,17 +113,8 @@ def evidence_upload(request: AuthenticatedRequest, pk: int, indicator_id: int) -
     )
     if refusal is not None:
         return _refuse(request, pk, [refusal], status=403, read_body=False)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > evidence_uploads.max_bytes() + evidence_uploads.MULTIPART_SLACK:
-        response = _refuse(
-            request, pk, evidence_uploads.too_large_error("").messages, read_body=False
-        )
-        # The body is not read: the connection cannot carry another request.
-        response["Connection"] = "close"
-        return response
+    # A body declaring more than the largest file was refused before this view, unread
+    # (``max_body``, ``govcloud_eval.limits``); the handler counts what arrives.
     handler = evidence_uploads.EvidenceUploadHandler(request)
     request.upload_handlers = [handler]
     return _evidence_upload(request, assessment, indicator, handler)

@@ -32,7 +32,8 @@ from accounts import policy
 from accounts.models import User
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
-from assessments.evidence.uploads import MULTIPART_SLACK, EvidenceUploadHandler
+from assessments.evidence.uploads import EvidenceUploadHandler
+from govcloud_eval.limits import close_unread, max_body
 from govcloud_eval.listing import (
     Filter,
     ListQuery,
@@ -281,17 +282,11 @@ def verify_lookup(request: HttpRequest) -> HttpResponse:
     return render(request, "certified/verify/lookup.html", {})
 
 
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
 # Anyone may post a file here, so its size is judged before a byte of it is read: by the length
-# the request declares (Django never reads past it), then by the upload handler while reading.
-# That is why the view is exempt from CSRF checking, which reads the whole body first: the
-# comparison changes nothing, so a forged request could do no harm anyway.
+# the request declares (``max_body``: Django never reads past it), then by the upload handler
+# while reading. The view is exempt from CSRF checking, which would read the body before the
+# rate limit is asked: the comparison changes nothing, so a forged request could do no harm.
+@max_body(lambda: selectors.UPLOAD_MAX_BYTES)
 @csrf_exempt
 @_public
 @require_http_methods(["GET", "POST"])
@@ -313,23 +308,23 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         limit = selectors.UPLOAD_MAX_BYTES
         too_large = _("This file is far larger than any issued report.")
-        if _declared_length(request) > limit + MULTIPART_SLACK:
+        # A body declaring more was refused before this view, unread (``max_body``); the
+        # handler counts what arrives.
+        handler = EvidenceUploadHandler(request, limit=limit)
+        request.upload_handlers = [handler]
+        upload = request.FILES.get("file")
+        data = None if upload is None else _upload_bytes(upload, limit)
+        if handler.too_large or (upload is not None and data is None):
             context["upload_error"], status = too_large, 413
+        elif upload is None:
+            context["upload_error"], status = _("Choose the PDF file to compare."), 400
         else:
-            handler = EvidenceUploadHandler(request, limit=limit)
-            request.upload_handlers = [handler]
-            upload = request.FILES.get("file")
-            data = None if upload is None else _upload_bytes(upload, limit)
-            if handler.too_large or (upload is not None and data is None):
-                context["upload_error"], status = too_large, 413
-            elif upload is None:
-                context["upload_error"], status = _("Choose the PDF file to compare."), 400
-            else:
-                context.update(_compare(report, upload.name or "", data or b""))
+            context.update(_compare(report, upload.name or "", data or b""))
     context["verify_url"] = request.build_absolute_uri(
         reverse("certified:verify", args=[report.verification_code])
     )
-    return render(request, "certified/verify/verify.html", context, status=status)
+    response = render(request, "certified/verify/verify.html", context, status=status)
+    return close_unread(request, response) if status == 413 else response
 
 
 # ----------------------------------------------------------------------------------------------

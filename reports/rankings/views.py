@@ -38,6 +38,8 @@ from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import campaign_get_for
+from govcloud_eval.forms import posted_id
+from govcloud_eval.limits import max_body
 from govcloud_eval.storage import open_stream
 from indicators.templatetags.catalog_tags import bilingual
 
@@ -271,7 +273,16 @@ def ranking_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def ranking_adjust(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user, campaign = _campaign_for_admin(request, pk)
-    assessment = get_object_or_404(Assessment, pk=request.POST.get("assessment"), campaign=campaign)
+    chosen = posted_id(request.POST.get("assessment"))
+    assessment = (
+        Assessment.objects.filter(pk=chosen, campaign=campaign).first()
+        if chosen is not None
+        else None
+    )
+    if assessment is None:
+        # Nothing is recorded: the page again, with the message, answered 400.
+        messages.error(request, _("Choose a cloud of this campaign."))
+        return _admin_page(request, campaign, status=400)
     draft = services.ranking_draft_get_or_create(campaign=campaign, acting_user=user)
     try:
         services.ranking_adjustment_save(
@@ -424,6 +435,7 @@ class ObjectionForm(forms.Form):
         assessment.queryset = assessments
 
 
+@max_body(objections.OBJECTION_EVIDENCE_MAX_BYTES)
 @login_required
 @require_http_methods(["GET", "POST"])
 def objections_owner(request: AuthenticatedRequest, year: int, slug: str) -> HttpResponse:

@@ -178,8 +178,8 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
         client_for(vendor), upload_url(assessment, indicator), "big.pdf", PDF + b"0" * 200_000
     )
 
-    assert response.status_code == 400
-    assert "larger than the limit" in response.json()["errors"][0]
+    assert response.status_code == 413
+    assert "larger than this page accepts (at most 1.0" in response.json()["errors"][0]
     assert response["Connection"] == "close"
     assert stored_files(media) == []
 

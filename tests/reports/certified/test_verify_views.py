@@ -192,7 +192,7 @@ def test_a_post_declaring_a_body_over_the_limit_is_answered_before_its_body_is_r
             answer += piece
     status_line = answer.split(b"\r\n", 1)[0]
     assert b" 413 " in status_line, status_line
-    assert b"far larger than any issued report" in answer
+    assert b"larger than this page accepts" in answer
     assert list(spool.iterdir()) == []
 
 
