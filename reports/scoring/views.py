@@ -22,6 +22,7 @@ from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 from assessments.models import Assessment, Campaign
 from assessments.selectors import assessment_get_for, campaign_get_for
+from govcloud_eval.forms import posted_id
 from indicators.models import VetoRule
 
 from . import selectors, services
@@ -39,14 +40,6 @@ def _assessment_for_vetoes(request: AuthenticatedRequest, pk: int) -> Assessment
 def _campaign_for(request: AuthenticatedRequest, pk: int) -> Campaign:
     """The campaign, for those who manage campaigns (admins); 404 for everyone else."""
     return campaign_get_for(user=request.user, pk=pk)
-
-
-def _posted_id(value: str) -> int | None:
-    """A primary key as a form posts it, or None when it cannot be one (not ASCII digits, or
-    beyond a database integer): the view answers that with a message, never an error."""
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        return None
-    return int(value)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -92,7 +85,7 @@ def _result_page(
 @require_POST
 def veto_record(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = _assessment_for_vetoes(request, pk)
-    chosen = _posted_id(request.POST.get("veto_rule", ""))
+    chosen = posted_id(request.POST.get("veto_rule"))
     veto_rule = (
         VetoRule.objects.filter(pk=chosen, framework_id=assessment.campaign.framework_id).first()
         if chosen is not None

@@ -26,7 +26,7 @@ from assessments.models import Assessment, Assignment, Campaign, Cloud
 from audit.models import AuditEvent
 from demo.rankings import demo_rankings_publish
 from indicators.models import Framework
-from reports.models import Objection, Ranking, ScoreResult
+from reports.models import Objection, Ranking, RankingAdjustment, ScoreResult
 from reports.rankings import objections, selectors, services, snapshot
 from reports.rankings import rules as rankings
 from tests.assessments.conftest import answer_everything, rate_everything
@@ -954,6 +954,20 @@ def test_the_admin_page_shows_the_provisional_ranking_and_why_clouds_are_not_ran
     text = response.content.decode()
     assert "省级云0" in text and "否决省级云" in text
     assert not Ranking.objects.exists()  # looking saves nothing
+
+
+@pytest.mark.parametrize("chosen", ["abc", "-1", "1e3", "99999999999999999999", "", "0"])
+def test_a_malformed_or_unknown_cloud_in_a_ranking_decision_is_answered_400_and_nothing_saved(
+    filled: Campaign, admin: User, chosen: str
+) -> None:
+    response = client_for(admin).post(
+        f"/campaigns/{filled.pk}/ranking/adjustments/",
+        {"assessment": chosen, "move": "in", "reason": "理由"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "请选择本评估批次中的政务云。" in page or "Choose a cloud of this campaign." in page
+    assert not RankingAdjustment.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["assessor", "vendor", "owner", "auditor"])
