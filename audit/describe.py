@@ -266,6 +266,18 @@ ACTIONS: dict[str, ActionText] = {
     "reports.ranking.published": ActionText(
         gettext_lazy("%(actor)s published %(object)s"), gettext_lazy("Published")
     ),
+    "reports.ranking.exports_queued": ActionText(
+        gettext_lazy("%(actor)s queued the download files of %(object)s"),
+        gettext_lazy("Download files queued"),
+    ),
+    "reports.ranking.export_rendered": ActionText(
+        gettext_lazy("A download file of %(object)s was generated"),
+        gettext_lazy("Download file generated"),
+    ),
+    "reports.ranking.export_failed": ActionText(
+        gettext_lazy("A download file of %(object)s could not be generated"),
+        gettext_lazy("Download file failed"),
+    ),
     "reports.objection.lodged": ActionText(
         gettext_lazy("%(actor)s lodged the objection %(object)s"), gettext_lazy("Lodged")
     ),
@@ -340,6 +352,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "by": gettext_lazy("Replaced by"),
     "number": gettext_lazy("Report number"),
     "language": gettext_lazy("Language"),
+    "format": gettext_lazy("Format"),
     "error": gettext_lazy("Error"),
     "stuck": gettext_lazy("Stuck"),
     "veto": gettext_lazy("Veto"),

@@ -284,9 +284,11 @@ def test_the_cockpit_shows_ten_overdue_clouds_and_filters_to_all_of_them(
         government_org,
         vendor_org,
     )
-    campaign.assessments.exclude(pk=campaign.assessments.order_by("pk")[0].pk).update(
-        state=Assessment.State.DRAFT
-    )
+    # One submitted (not overdue), thirteen drafts (overdue): set here, whatever state the
+    # spread gave each (it goes by id, so which one is a draft depends on the sequence).
+    first = campaign.assessments.order_by("pk")[0].pk
+    campaign.assessments.filter(pk=first).update(state=Assessment.State.SUBMITTED)
+    campaign.assessments.exclude(pk=first).update(state=Assessment.State.DRAFT)
     Campaign.objects.filter(pk=campaign.pk).update(
         closes_on=timezone.localdate() - datetime.timedelta(days=3)
     )

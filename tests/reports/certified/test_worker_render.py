@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 from django.db.models import F
+from django.utils import translation
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -147,7 +148,7 @@ def test_issuing_before_the_score_exists_queues_scoring_for_the_worker_and_never
     def scored_in_the_request(**kwargs: object) -> None:
         raise AssertionError("scoring ran inside the request")
 
-    with monkeypatch.context() as patched:
+    with monkeypatch.context() as patched, translation.override("en"):
         patched.setattr(results, "assessment_score", scored_in_the_request)
         with pytest.raises(ValidationError, match="still being computed"):
             certify.report_issue(assessment=approved, acting_user=admin)
