@@ -36,6 +36,9 @@ LAYERS: dict[str, float] = {
     "govcloud_eval.storage": -1,
     # The list toolkit (filters, pagination, XLSX/CSV exports): the same, for every list.
     "govcloud_eval.listing": -1,
+    # How large a body each page accepts, and reading posted ids: the same, for every view.
+    "govcloud_eval.limits": -1,
+    "govcloud_eval.forms": -1,
     "accounts": 0,
     "audit": 0,
     "indicators": 1,
