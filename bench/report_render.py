@@ -11,9 +11,10 @@ SQLite database (catalog loaded and scored by the real code); then only renderin
 
 Prints, for the unsigned render and for render + sign: the median wall time and CPU time of
 the process, per report and per page, the pages and the file size, against the goals of issue
-14 (≤ 0.09 s a page signed and charted, ≤ 400 KB; 400 reports through 2 worker processes in
-3 minutes needs about ≤ 0.45 CPU-seconds a report). The machine's load average is printed with
-the figures: other work on it inflates them.
+14 (≤ 0.09 s a page signed and charted, ≤ 400 KB); the CPU time of a report is printed as well
+(what 400 reports through two worker processes cost is ``bench/reports_batch.py``'s figure, the
+goal itself). The machine's load average is printed with the figures: other work on it inflates
+them.
 
 Also the same render with WeasyPrint's fontTools fallback forced, the way a machine without
 libharfbuzz-subset would see it (WeasyPrint checks ``harfbuzz_subset``, imported by name into
@@ -46,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 SEAL = ROOT / "static" / "certified" / "report-seal-development.png"
 PAGE_GOAL = 0.09  # seconds a page, signed and charted
 SIZE_GOAL_KB = 400
-CPU_GOAL = 0.45  # CPU-seconds a report: 400 in 180 s on 2 cores, with room for the rest
 
 
 def setup_django(tmp: Path) -> None:
@@ -252,8 +252,7 @@ def main() -> int:
     print(
         f"goal, signed and charted: ≤ {PAGE_GOAL} s a page: {per_page:.3f} s "
         f"({'met' if per_page <= PAGE_GOAL else 'MISSED'}); ≤ {SIZE_GOAL_KB} KB: {size_kb:.0f} KB "
-        f"({'met' if size_kb <= SIZE_GOAL_KB else 'MISSED'}); ≤ {CPU_GOAL} CPU-s a report: "
-        f"{signed.cpu:.3f} s ({'met' if signed.cpu <= CPU_GOAL else 'MISSED'})"
+        f"({'met' if size_kb <= SIZE_GOAL_KB else 'MISSED'}); CPU a report: {signed.cpu:.3f} s"
     )
     if args.json:
         from _support import row, write_rows
@@ -272,8 +271,8 @@ def main() -> int:
                     "report: CPU time per report, signed and charted (s)",
                     None,
                     round(signed.cpu, 3),
-                    f"≤ {CPU_GOAL} (400 reports in 3 min on 2 workers)",
-                    signed.cpu <= CPU_GOAL,
+                    "",
+                    None,
                 ),
                 row(
                     "report: signed file size (KB)",

@@ -35,6 +35,7 @@ from accounts.models import User
 from accounts.policy import Action
 from assessments.models import Assessment, Campaign, Cloud
 from audit.services import audit_record
+from reports.scoring.selectors import framework_spec
 
 from . import rules, selectors
 from .models import Ranking, RankingAdjustment, RankingExport
@@ -55,17 +56,25 @@ def _default_min_level(level_order: list[str]) -> str:
     return level_order[-1] if level_order else ""
 
 
-def ranking_defaults(*, campaign: Campaign) -> tuple[Ranking, Ranking | None]:
+def ranking_defaults(
+    *, campaign: Campaign, published: list[Ranking] | None = None
+) -> tuple[Ranking, Ranking | None]:
     """An unsaved draft for the campaign, and the latest published version it starts from (or
     None): that version's settings, otherwise the defaults (6 provincial and 4 municipal clouds,
-    先进级 at least, ties broken by D2, D4, D1). Reads only; the admin page previews with it."""
+    先进级 at least, ties broken by D2, D4, D1). Reads only; the admin page previews with it,
+    passing the published versions it has read (``published``, newest first)."""
     kind = selectors.kind_for(campaign)
-    latest = (
-        Ranking.objects.filter(campaign=campaign, kind=kind, state__in=selectors.PUBLISHED_STATES)
-        .defer("snapshot")
-        .order_by("-version")
-        .first()
-    )
+    if published is not None:
+        latest = published[0] if published else None
+    else:
+        latest = (
+            Ranking.objects.filter(
+                campaign=campaign, kind=kind, state__in=selectors.PUBLISHED_STATES
+            )
+            .defer("snapshot")
+            .order_by("-version")
+            .first()
+        )
     if latest is not None:
         draft = Ranking(
             campaign=campaign,
@@ -84,8 +93,11 @@ def ranking_defaults(*, campaign: Campaign) -> tuple[Ranking, Ranking | None]:
             draft.notice_starts_on = latest.notice_starts_on
             draft.notice_ends_on = latest.notice_ends_on
         return draft, latest
-    levels = list(campaign.framework.levels.order_by("order").values_list("code", flat=True))
-    dimensions = set(campaign.framework.dimensions.values_list("code", flat=True))
+    # From the framework's spec, kept per process once read (a published framework never
+    # changes): no query on a page that shows the defaults.
+    spec = framework_spec(framework=campaign.framework)
+    levels = [level.code for level in spec.levels]
+    dimensions = {dimension.code for dimension in spec.dimensions}
     draft = Ranking(
         campaign=campaign,
         kind=kind,

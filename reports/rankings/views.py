@@ -143,9 +143,10 @@ def _admin_page(
     """The ranking admin page; ``form`` is a settings form the admin posted and must correct
     (re-shown as typed, with its errors)."""
     kind = selectors.kind_for(campaign)
+    published = list(selectors.rankings_published_of(campaign=campaign, kind=kind))
     draft = selectors.ranking_draft_of(campaign=campaign, kind=kind)
     if draft is None:
-        draft, _latest = services.ranking_defaults(campaign=campaign)
+        draft, _latest = services.ranking_defaults(campaign=campaign, published=published)
     provisional = selectors.ranking_provisional(ranking=draft)
     if form is None:
         form = SettingsForm(
@@ -181,7 +182,6 @@ def _admin_page(
         )
         for pool in (provisional.result.pools if provisional.result else ())
     ]
-    published = list(selectors.rankings_published_of(campaign=campaign, kind=kind))
     today = timezone.localdate()
     final_published = any(r.state == Ranking.State.FINAL for r in published)
     latest = published[0] if published else None

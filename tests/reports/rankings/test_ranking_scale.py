@@ -85,15 +85,17 @@ def test_the_admin_page_reads_as_many_queries_at_400_clouds_as_at_10_and_at_most
 ) -> None:
     client = Client()
     client.force_login(admin)
-    counts = {}
+    first_visit, counts = {}, {}
     for size, year in ((10, 2031), (400, 2032)):
         campaign = bulk_ranked_campaign(admin, comprehensive, size=size, year=year)
+        # Before anything is saved: the page previews the defaults.
+        first_visit[size] = admin_queries(client, campaign)
         # A published version with its files, and a draft: the page shows both.
         publish(campaign, admin, quotas={"provincial": 6, "municipal": 4})
         services.ranking_draft_get_or_create(campaign=campaign, acting_user=admin)
         counts[size] = admin_queries(client, campaign)
-    assert counts[10] == counts[400]
-    assert counts[400] <= 12, counts
+    assert counts[10] == counts[400] and first_visit[10] == first_visit[400]
+    assert max(counts[400], first_visit[400]) <= 12, (counts, first_visit)
 
 
 def test_the_public_page_of_100_clouds_weighs_at_most_100_kb_and_still_shows_every_share(
