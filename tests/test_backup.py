@@ -35,6 +35,7 @@ from tests.assessments.conftest import (  # noqa: F401 (fixtures)
     frameworks,
 )
 from tests.assessments.evidence_files import PDF, plain_zip
+from tests.storage_support import S3Bucket
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,3 +195,55 @@ def test_a_backup_goes_into_a_new_folder_only(
         backup_create(tmp_path / "used")
     with pytest.raises(BackupError, match="not a backup"):
         Manifest.read(tmp_path / "used")
+
+
+def test_files_in_object_storage_are_backed_up_and_restored_into_an_empty_bucket(
+    assessment: Assessment,  # noqa: F811
+    vendor: User,
+    s3_bucket: S3Bucket,
+    empty_database: str,
+    tmp_path: Path,
+) -> None:
+    """As in production with S3: the backup reads every file from the bucket, and a restore in
+    another process (configured by the S3_* variables, as a deployment is) writes them into a
+    new, empty bucket, where each has the SHA-256 of the manifest."""
+    evidence = evidence_upload(
+        assessment=assessment,
+        indicator=indicators_of(assessment=assessment)[0],
+        upload=SimpleUploadedFile("等保测评报告.pdf", PDF),
+        acting_user=vendor,
+    )
+    assert s3_bucket.sha256(evidence.file.name) == evidence.sha256
+    folder = tmp_path / "backup"
+    manifest = backup_create(folder)
+    assert [f.name for f in manifest.files] == [evidence.file.name]
+
+    target = S3Bucket(
+        name=f"gce-restore-{uuid.uuid4().hex[:12]}",
+        endpoint_url=s3_bucket.endpoint_url,
+        access_key_id=s3_bucket.access_key_id,
+        secret_access_key=s3_bucket.secret_access_key,
+        client=s3_bucket.client,
+        media_root=tmp_path / "restore-media",
+    )
+    target.client.create_bucket(Bucket=target.name)
+    try:
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "restore", str(folder)],
+            cwd=ROOT,
+            env=dict(
+                os.environ,
+                DATABASE_URL=empty_database,
+                MEDIA_ROOT=str(target.media_root),
+                **target.environment(),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert target.sha256(evidence.file.name) == evidence.sha256
+        assert target.media_files() == []  # into the bucket, nothing on the local disk
+    finally:
+        target.destroy()
