@@ -94,7 +94,7 @@ restore: bootstrap
 # through two worker processes, the public ranking page under gunicorn, server memory during a
 # 1 GiB upload. Each script writes its figures to var/bench/; the last step prints them as one
 # table with the N=10 and N=400 columns side by side, and fails when a goal is missed.
-BENCH_SCRIPTS = pages score_campaign report_render reports_batch ranking_rps upload_memory
+BENCH_SCRIPTS = pages score_campaign report_render reports_batch ranking_rps upload_memory audit_chain
 
 bench: bootstrap-test
 	@scripts/services.sh

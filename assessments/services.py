@@ -256,7 +256,10 @@ def _cloud_vendors_of(facts: CloudFacts, acting_user: User | None) -> list[Organ
         vendor = Organisation.objects.filter(name=name, kind=Organisation.Kind.VENDOR).first()
         if vendor is None:
             vendor = organisation_create(
-                kind=Organisation.Kind.VENDOR, name=name, acting_user=acting_user
+                kind=Organisation.Kind.VENDOR,
+                name=name,
+                acting_user=acting_user,
+                authority=Action.CLOUD_MANAGE,
             )
         if vendor not in vendors:
             vendors.append(vendor)
@@ -280,6 +283,7 @@ def cloud_save(*, cloud: Cloud | None = None, facts: CloudFacts, acting_user: Us
             name=facts.new_owner_name.strip(),
             division_code=facts.new_owner_division_code.strip(),
             acting_user=acting_user,
+            authority=Action.CLOUD_MANAGE,
         )
     vendors = _cloud_vendors_of(facts, acting_user)
     name, name_en = facts.name.strip(), facts.name_en.strip()
@@ -839,6 +843,7 @@ def answer_save(
     _indicator_of(assessment, indicator)
     _check_rating(assessment.campaign.framework, self_rating)
     answer, _created = Answer.objects.get_or_create(assessment=assessment, indicator=indicator)
+    before = _answer_values(answer)
     answer.self_rating = self_rating
     answer.self_met = self_met
     answer.value = value
@@ -847,7 +852,56 @@ def answer_save(
     # The related objects are the ones just checked; skip re-reading each from the database.
     answer.full_clean(validate_constraints=False, exclude=["assessment", "indicator", "updated_by"])
     answer.save()
+    _audit_draft_change(
+        action="assessments.answer.saved",
+        acting_user=acting_user,
+        assessment=assessment,
+        indicator=indicator,
+        before=before,
+        after=_answer_values(answer),
+    )
     return answer
+
+
+def _answer_values(answer: Answer) -> dict[str, object]:
+    return {
+        "self_rating": answer.self_rating,
+        "self_met": answer.self_met,
+        "value": None if answer.value is None else str(answer.value),
+        "explanation": answer.explanation,
+    }
+
+
+def _rating_values(rating: Rating) -> dict[str, object]:
+    return {"rating": rating.rating, "met": rating.met, "rationale": rating.rationale}
+
+
+def _audit_draft_change(
+    *,
+    action: str,
+    acting_user: User,
+    assessment: Assessment,
+    indicator: Indicator,
+    before: dict[str, object],
+    after: dict[str, object],
+    **extra: object,
+) -> None:
+    """Records what a save of a draft answer or rating changed, field by field, before and
+    after; a save that changes nothing (an autosave of the same text) records nothing."""
+    changed = [key for key in after if before.get(key) != after[key]]
+    if not changed:
+        return
+    audit_record(
+        action=action,
+        acting_user=acting_user,
+        target=assessment,
+        changes={
+            "indicator": indicator.code,
+            **extra,
+            "before": {key: before.get(key) for key in changed},
+            "after": {key: after[key] for key in changed},
+        },
+    )
 
 
 @transaction.atomic
@@ -934,11 +988,20 @@ def rating_save(
             acting_user=acting_user,
         )
     record, _created = Rating.objects.get_or_create(assignment=assignment, indicator=indicator)
+    before = _rating_values(record)
     record.rating = rating
     record.met = met
     record.rationale = text_within(rationale, limit=RATIONALE_MAX, field="rationale")
     record.full_clean(validate_constraints=False, exclude=["assignment", "indicator"])
     record.save()
+    _audit_draft_change(
+        action="assessments.rating.saved",
+        acting_user=acting_user,
+        assessment=assessment,
+        indicator=indicator,
+        before=before,
+        after=_rating_values(record),
+    )
     return record
 
 
@@ -1001,6 +1064,12 @@ def review_comment_add(
     )
     comment.full_clean()
     comment.save()
+    audit_record(
+        action="assessments.comment.added",
+        acting_user=acting_user,
+        target=assessment,
+        changes={"indicator": indicator.code if indicator else "", "comment": comment.text},
+    )
     return comment
 
 

@@ -45,6 +45,8 @@ KINDS: dict[str, Promise] = {
     "assessments.assessment": gettext_lazy("Assessment"),
     "assessments.assignment": gettext_lazy("Assessor assignment"),
     "assessments.rating": gettext_lazy("Rating"),
+    "assessments.answer": gettext_lazy("Self-assessment answer"),
+    "assessments.comment": gettext_lazy("Review comment"),
     "assessments.evidence": gettext_lazy("Evidence file"),
     "assessments.score_sheet": gettext_lazy("Score sheet"),
     "indicators.framework": gettext_lazy("Catalog"),
@@ -70,6 +72,43 @@ ACTIONS: dict[str, ActionText] = {
     ),
     "accounts.user.logged_out": ActionText(
         gettext_lazy("%(actor)s signed out"), gettext_lazy("Signed out")
+    ),
+    # Login security: failed sign-ins, lockouts and unlocking (accounts.signals, lockout_clear)
+    "accounts.user.timed_out": ActionText(
+        gettext_lazy("%(actor)s was signed out after a time without activity"),
+        gettext_lazy("Signed out for inactivity"),
+    ),
+    "accounts.user.login_failed": ActionText(
+        gettext_lazy("A sign-in as %(object)s failed"), gettext_lazy("Sign-in failed")
+    ),
+    "accounts.user.locked_out": ActionText(
+        gettext_lazy("Signing in was locked after repeated failures (account %(object)s)"),
+        gettext_lazy("Locked out"),
+    ),
+    "accounts.user.unlocked": ActionText(
+        gettext_lazy("%(actor)s unlocked signing in (account %(object)s)"),
+        gettext_lazy("Unlocked"),
+    ),
+    # Two-factor sign-in (accounts.twofactor): never a secret or a code, only what happened.
+    "accounts.user.otp_enrolled": ActionText(
+        gettext_lazy("%(actor)s set up two-factor authentication"),
+        gettext_lazy("Two-factor set up"),
+    ),
+    "accounts.user.otp_failed": ActionText(
+        gettext_lazy("%(actor)s typed a wrong two-factor code"),
+        gettext_lazy("Wrong two-factor code"),
+    ),
+    "accounts.user.recovery_code_used": ActionText(
+        gettext_lazy("%(actor)s signed in with a recovery code"),
+        gettext_lazy("Recovery code used"),
+    ),
+    "accounts.user.recovery_codes_regenerated": ActionText(
+        gettext_lazy("%(actor)s generated new recovery codes"),
+        gettext_lazy("Recovery codes regenerated"),
+    ),
+    "accounts.user.otp_reset": ActionText(
+        gettext_lazy("%(actor)s reset the two-factor authentication of %(object)s"),
+        gettext_lazy("Two-factor reset"),
     ),
     # clouds and conflicts
     "assessments.cloud.created": ActionText(
@@ -175,11 +214,45 @@ ACTIONS: dict[str, ActionText] = {
     "assessments.rating.settled": ActionText(
         gettext_lazy("%(actor)s settled a disputed rating of %(object)s"), gettext_lazy("Settled")
     ),
+    "assessments.answer.saved": ActionText(
+        gettext_lazy("%(actor)s changed an answer in the self-assessment of %(object)s"),
+        gettext_lazy("Changed"),
+    ),
+    "assessments.rating.saved": ActionText(
+        gettext_lazy("%(actor)s changed a rating of %(object)s"), gettext_lazy("Changed")
+    ),
+    "assessments.comment.added": ActionText(
+        gettext_lazy("%(actor)s commented on %(object)s for the vendor"),
+        gettext_lazy("Commented"),
+    ),
+    "assessments.evidence.downloaded": ActionText(
+        gettext_lazy("%(actor)s downloaded the evidence file %(object)s"),
+        gettext_lazy("Downloaded"),
+    ),
+    "assessments.evidence.previewed": ActionText(
+        gettext_lazy("%(actor)s opened the evidence file %(object)s in the browser"),
+        gettext_lazy("Opened in the browser"),
+    ),
     "assessments.evidence.uploaded": ActionText(
         gettext_lazy("%(actor)s uploaded the evidence file %(object)s"), gettext_lazy("Uploaded")
     ),
     "assessments.evidence.deleted": ActionText(
         gettext_lazy("%(actor)s deleted the evidence file %(object)s"), gettext_lazy("Deleted")
+    ),
+    # Malware scan of evidence (issue 15, hardening: the scan hook)
+    "assessments.evidence.scanned": ActionText(
+        gettext_lazy("The evidence file %(object)s was scanned for malware"),
+        gettext_lazy("Scanned for malware"),
+    ),
+    "assessments.evidence.infected": ActionText(
+        gettext_lazy(
+            "Malicious code was found in the evidence file %(object)s; its content was deleted"
+        ),
+        gettext_lazy("Malicious code found"),
+    ),
+    "assessments.evidence.rescan_requested": ActionText(
+        gettext_lazy("%(actor)s asked for a new virus scan of the evidence file %(object)s"),
+        gettext_lazy("Scan requested again"),
     ),
     "assessments.score_sheet.imported": ActionText(
         gettext_lazy("%(actor)s imported a score sheet for %(object)s"), gettext_lazy("Imported")
@@ -321,6 +394,12 @@ FIELD_LABELS: dict[str, Promise] = {
     "indicator": gettext_lazy("Indicator"),
     "rating": gettext_lazy("Rating"),
     "met": gettext_lazy("Met"),
+    "idle_minutes": gettext_lazy("Minutes without activity"),
+    "self_rating": gettext_lazy("Self-rating"),
+    "self_met": gettext_lazy("Met (self-assessed)"),
+    "value": gettext_lazy("Value"),
+    "explanation": gettext_lazy("Explanation"),
+    "rationale": gettext_lazy("Rationale"),
     "assessor": gettext_lazy("Assessor"),
     "organisation": gettext_lazy("Organisation"),
     "name": gettext_lazy("Name"),
@@ -383,6 +462,10 @@ FIELD_LABELS: dict[str, Promise] = {
     "excluded_reason": gettext_lazy("Reason for the exclusion"),
     "running_campaigns": gettext_lazy("Campaigns under way"),
     "created": gettext_lazy("Added"),
+    # Malware scan of evidence
+    "scanner": gettext_lazy("Scanner"),
+    "attempt": gettext_lazy("Attempt"),
+    "stored_name": gettext_lazy("Stored as"),
 }
 
 # Actions whose two-item lists are [before, after] pairs (the admin site's changes are too).
@@ -404,6 +487,21 @@ ACTION_FIELD_LABELS: dict[str, dict[str, Promise]] = {
     },
     "assessments.assignment.replaced": {"assessor": gettext_lazy("Assessor replaced")},
     "assessments.assignment.removed": {"assessor": gettext_lazy("Assessor removed")},
+    # Two-factor sign-in (accounts.twofactor).
+    "accounts.user.otp_enrolled": {
+        "replaced": gettext_lazy("Replaced an earlier authenticator app"),
+        "demo": gettext_lazy("Demo account (published secret)"),
+        "recovery_codes": gettext_lazy("Recovery codes issued"),
+    },
+    "accounts.user.otp_failed": {
+        "failures": gettext_lazy("Wrong codes in a row"),
+        "signed_out": gettext_lazy("Signed out"),
+    },
+    "accounts.user.recovery_code_used": {"codes_left": gettext_lazy("Recovery codes left")},
+    "accounts.user.recovery_codes_regenerated": {
+        "recovery_codes": gettext_lazy("Recovery codes issued")
+    },
+    "accounts.user.otp_reset": {"devices": gettext_lazy("Devices deleted")},
 }
 PAIR_KEYS = frozenset({"state", "status"})
 

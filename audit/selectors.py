@@ -164,8 +164,10 @@ def audit_history(
 ) -> list[AuditEvent]:
     """The latest ``limit`` events about ``obj`` and its children (``CHILDREN``), or, with
     ``related`` (a child model label), only about its children of that kind. Empty unless the
-    user may read the audit trail. One query."""
-    if policy.audit_scope(user).is_empty:
+    user may read histories on object pages (``history.view``, the admin who runs the
+    evaluation; the trail itself is the auditor's). One query."""
+    scope = policy.history_scope(user)
+    if scope.is_empty:
         return []
     label, pk = obj._meta.label_lower, str(obj.pk)
     if related:
@@ -181,4 +183,4 @@ def audit_history(
         q = Q(target_type=related, target_id__in=ids)
     else:
         q = object_q(object_type=label, object_id=pk)
-    return list(AuditEvent.objects.filter(policy.audit_scope(user).q).filter(q)[:limit])
+    return list(AuditEvent.objects.filter(scope.q).filter(q)[:limit])

@@ -5,7 +5,9 @@ from typing import Any
 from django.db import models
 
 from accounts.models import User
+from govcloud_eval.clientip import current_client_address
 
+from .chain import schedule_seal
 from .models import AuditEvent
 from .signals import event_recorded
 
@@ -22,10 +24,13 @@ def audit_record(
     ``action`` is a dotted code, ``<app>.<thing>.<past-tense verb>`` such as
     ``assessments.assessment.submitted``. ``changes`` must be JSON-serialisable. Sends
     ``audit.signals.event_recorded`` once the event is saved (still inside the transaction).
+    Within a request, the event carries the client's address (``govcloud_eval.clientip``).
+    Once the transaction commits, the event is sealed into the hash chain (``audit.chain``).
     """
     event = _event(action=action, acting_user=acting_user, target=target, changes=changes)
     event.full_clean()
     event.save()
+    schedule_seal()
     event_recorded.send(sender=AuditEvent, event=event, target=target)
     return event
 
@@ -49,6 +54,7 @@ def audit_record_many(
     # them (lengths, JSON) once, on the first, is the same for the rest.
     events[0].full_clean()
     saved = AuditEvent.objects.bulk_create(events)
+    schedule_seal()
     for event, (target, _changes) in zip(saved, records, strict=True):
         event_recorded.send(sender=AuditEvent, event=event, target=target)
     return saved
@@ -71,4 +77,5 @@ def _event(
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:255] if target is not None else "",
         changes=changes or {},
+        client_address=current_client_address(),
     )

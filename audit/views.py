@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts import policy
 from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 
 from . import describe, exports
+from .models import AuditVerification
 from .selectors import AuditFilters, audit_actor_names, audit_event_list, audit_object_types
+from .tasks import seal_and_verify_task
 
 PAGE_SIZES = (25, 50, 100, 200)
 
@@ -93,8 +97,22 @@ def event_list(request: AuthenticatedRequest) -> HttpResponse:
             "per_page": per_page,
             "export_query": query.urlencode(),
             "object_kind": describe.kind_label(filters.object_type) if filters.object_type else "",
+            "chain_check": AuditVerification.objects.first(),
         },
     )
+
+
+@require_POST
+@policy.requires(Action.AUDIT_VIEW)
+def chain_check(request: AuthenticatedRequest) -> HttpResponse:
+    """Queues a check of the whole hash chain (it only reads the trail); the page shows the
+    result when it is done."""
+    seal_and_verify_task.delay(requested_by=request.user.get_username())
+    messages.success(
+        request,
+        _("The check of the chain has started. Its result appears here when it is done."),
+    )
+    return redirect("audit:event_list")
 
 
 @policy.requires(Action.AUDIT_VIEW)

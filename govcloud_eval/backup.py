@@ -40,6 +40,8 @@ from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import connection, models, transaction
 
+from audit.chain import seal_pending, verify_chain
+
 from .storage import storage_stream
 
 FORMAT = 1
@@ -194,9 +196,11 @@ def _run(command: list[str]) -> None:
 
 def backup_create(folder: Path) -> Manifest:
     """Writes a backup of the portal into ``folder`` (created; it must not exist or be empty)
-    and returns its manifest. Raises BackupError."""
+    and returns its manifest. Raises BackupError. Audit records still awaiting their seal
+    are sealed first, so that the backup's chain is whole."""
     if folder.exists() and any(folder.iterdir()):
         raise BackupError(f"{folder} is not empty: choose a new folder for the backup.")
+    seal_pending()
     (folder / "files").mkdir(parents=True, exist_ok=True)
     engine = _engine()
     if engine == "postgresql":
@@ -291,6 +295,7 @@ def _copy_out(item: StoredFile, into: Path) -> None:
 class Restored:
     rows: int
     files: int
+    audit_records: int  # sealed audit records, their hash chain checked
 
 
 def backup_restore(folder: Path) -> Restored:
@@ -351,9 +356,14 @@ def backup_restore(folder: Path) -> Restored:
             raise BackupError(f"{item.name!r} was stored as {saved!r}.")
 
     problems = _verify(manifest)
+    chain = verify_chain()
+    if not chain.intact:
+        problems.append(f"the audit trail's hash chain is broken at #{chain.broken_seq}")
     if problems:
         raise BackupError("The restored portal differs from the backup: " + "; ".join(problems))
-    return Restored(rows=sum(manifest.rows.values()), files=len(manifest.files))
+    return Restored(
+        rows=sum(manifest.rows.values()), files=len(manifest.files), audit_records=chain.checked
+    )
 
 
 def _verify(manifest: Manifest) -> list[str]:

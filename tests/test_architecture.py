@@ -39,6 +39,7 @@ LAYERS: dict[str, float] = {
     # How large a body each page accepts, and reading posted ids: the same, for every view.
     "govcloud_eval.limits": -1,
     "govcloud_eval.forms": -1,
+    "govcloud_eval.clientip": -1,
     "accounts": 0,
     "audit": 0,
     "indicators": 1,

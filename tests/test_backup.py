@@ -138,6 +138,10 @@ def test_a_backup_restores_into_an_empty_database_and_storage_with_every_count_a
 
     assert done.returncode == 0, done.stderr
     assert "Restored and verified" in done.stdout
+    # The backup sealed the trail first; the restore checked the whole chain in the new database.
+    sealed = AuditEvent.objects.filter(seq__isnull=False).count()
+    assert sealed == AuditEvent.objects.count() > 0
+    assert f"hash chain is intact ({sealed} sealed records)" in done.stdout
     for table, model_label in (
         ("assessments_evidence", "assessments.Evidence"),
         ("assessments_assessment", "assessments.Assessment"),

@@ -27,19 +27,19 @@ SHOWN = 10
 class History:
     events: list[Described]
     more: bool  # more events than shown
-    url: str  # the whole history in the audit trail
+    url: str  # the whole history in the audit trail, "" for those who may not read the trail
 
 
 @register.simple_tag(takes_context=True)
 def audit_history(
     context: template.Context, obj: models.Model | None, related: str = ""
 ) -> History | None:
-    """None unless the request's user may read the audit trail (``audit.view``)."""
+    """None unless the request's user may read objects' histories (``history.view``)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if obj is None or not isinstance(user, User) or not user.is_authenticated:
         return None
-    if not policy.can(user, Action.AUDIT_VIEW, obj):
+    if not policy.can(user, Action.HISTORY_VIEW, obj):
         return None
     events = history_events(user=user, obj=obj, related=related, limit=SHOWN + 1)
     # The whole history: the object with its children (the trail filters by one object).
@@ -47,7 +47,11 @@ def audit_history(
     return History(
         events=described(events[:SHOWN]),
         more=len(events) > SHOWN,
-        url=reverse("audit:event_list") + "?" + urlencode(query),
+        url=(
+            reverse("audit:event_list") + "?" + urlencode(query)
+            if policy.can(user, Action.AUDIT_VIEW)
+            else ""
+        ),
     )
 
 

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from govcloud_eval import clientip
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -25,9 +27,9 @@ def verify_rate_limit() -> RateLimit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address as the server saw it. Behind a proxy, configure it to set
-    REMOTE_ADDR (X-Forwarded-For is not trusted here: any client can write it)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address (``govcloud_eval.clientip``: X-Forwarded-For only from the
+    configured number of trusted proxies)."""
+    return clientip.client_address(request)
 
 
 def rate_limited(*, scope: str, ident: str, rule: RateLimit, now: float | None = None) -> bool:

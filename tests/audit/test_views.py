@@ -36,12 +36,12 @@ def _events(client: Client, **params: str) -> list[AuditEvent]:
 
 
 @pytest.mark.django_db
-def test_it_is_for_admins_and_auditors_only(
-    admin: User, auditor: User, vendor: User, owner: User, assessor: User
+def test_it_is_for_auditors_only(
+    admin: User, auditor: User, vendor: User, owner: User, assessor: User, security_admin: User
 ) -> None:
-    assert client_for(admin).get(URL).status_code == 200
     assert client_for(auditor).get(URL).status_code == 200
-    for outsider in (vendor, owner, assessor):
+    # Three-role separation: the admin and the security administrator are audited, not auditors.
+    for outsider in (admin, security_admin, vendor, owner, assessor):
         assert client_for(outsider).get(URL).status_code == 404
         assert client_for(outsider).get(reverse("audit:export", args=["csv"])).status_code == 404
     assert client_for(None).get(URL).status_code == 302
@@ -117,7 +117,7 @@ def test_an_objects_history_includes_its_children_when_asked(
 
 
 def test_it_filters_by_dates_in_local_time_and_by_search(
-    admin: User, auditor: User, assessment: Assessment
+    admin: User, auditor: User, assessment: Assessment, unguarded_trail: None
 ) -> None:
     old = audit_record(
         action="reports.veto.recorded",
@@ -172,7 +172,7 @@ def _queries_for_a_page(client: Client, **params: str) -> int:
 
 
 def test_a_page_costs_the_same_queries_whatever_its_size(
-    admin: User, auditor: User, assessment: Assessment
+    admin: User, auditor: User, assessment: Assessment, unguarded_trail: None
 ) -> None:
     client = client_for(auditor)
     AuditEvent.objects.all().delete()
@@ -187,7 +187,9 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     assert _queries_for_a_page(client, related="1", **params) == large
 
 
-def test_pages_are_cut_on_the_server(admin: User, auditor: User, assessment: Assessment) -> None:
+def test_pages_are_cut_on_the_server(
+    admin: User, auditor: User, assessment: Assessment, unguarded_trail: None
+) -> None:
     AuditEvent.objects.all().delete()
     _fill(60, admin, assessment)
     client = client_for(auditor)
@@ -219,7 +221,7 @@ def _dangerous(admin: User, assessment: Assessment) -> AuditEvent:
 
 
 def test_the_csv_export_holds_the_filtered_events_and_runs_no_formula(
-    admin: User, auditor: User, assessment: Assessment
+    admin: User, auditor: User, assessment: Assessment, unguarded_trail: None
 ) -> None:
     event = _dangerous(admin, assessment)
     data = _export(client_for(auditor), "csv", action="assessments.assessment.returned")
@@ -235,7 +237,7 @@ def test_the_csv_export_holds_the_filtered_events_and_runs_no_formula(
 
 
 def test_the_xlsx_export_writes_formula_like_text_as_text(
-    admin: User, auditor: User, assessment: Assessment
+    admin: User, auditor: User, assessment: Assessment, unguarded_trail: None
 ) -> None:
     from openpyxl import load_workbook
 

@@ -24,5 +24,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Restored and verified: {restored.rows} rows, {restored.files} files, "
-            "each matching the backup's manifest."
+            "each matching the backup's manifest; the audit trail's hash chain is intact "
+            f"({restored.audit_records} sealed records)."
         )
