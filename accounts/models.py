@@ -83,6 +83,8 @@ class User(AbstractUser):
         VENDOR = "vendor", _("Vendor")
         OWNER = "owner", _("Cloud owner")
         AUDITOR = "auditor", _("Auditor")
+        # Manages accounts and unlocks them; neither runs the evaluation nor reads the trail.
+        SECURITY = "security", _("Security administrator")
 
     # Which kind of organisation each role must (or may) belong to.
     ROLE_ORGANISATION_KIND: dict[str, str | None] = {
@@ -91,6 +93,7 @@ class User(AbstractUser):
         Role.VENDOR: Organisation.Kind.VENDOR,
         Role.OWNER: Organisation.Kind.GOVERNMENT,
         Role.AUDITOR: None,
+        Role.SECURITY: Organisation.Kind.OFFICE,
     }
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)

@@ -55,7 +55,12 @@ ASSESSOR = User.Role.ASSESSOR.value
 VENDOR = User.Role.VENDOR.value
 OWNER = User.Role.OWNER.value
 AUDITOR = User.Role.AUDITOR.value
-ROLES: tuple[str, ...] = (ADMIN, ASSESSOR, VENDOR, OWNER, AUDITOR)
+SECURITY = User.Role.SECURITY.value
+ROLES: tuple[str, ...] = (ADMIN, ASSESSOR, VENDOR, OWNER, AUDITOR, SECURITY)
+# Three-role separation (三权分立, GB/T 22239-2019 level 3): the admin runs the evaluation, the
+# security administrator manages the accounts, the auditor reads the audit trail. No rule below
+# grants an action of one of them to another (tests/accounts/test_role_separation.py).
+SEPARATED_ROLES: tuple[str, ...] = (ADMIN, SECURITY, AUDITOR)
 
 # Object states read by the rules (the values of the apps' ``State`` choices).
 CAMPAIGN_DRAFT, CAMPAIGN_OPEN = "draft", "open"
@@ -74,9 +79,12 @@ class Action(enum.StrEnum):
 
     DASHBOARD_VIEW = "dashboard.view"
     ADMIN_SITE = "admin_site.use"
+    ADMIN_RECORDS = "admin_site.records"
     AUDIT_VIEW = "audit.view"
+    HISTORY_VIEW = "history.view"
     HEALTH_DETAILS = "health.details"
     USER_MANAGE = "user.manage"
+    USER_UNLOCK = "user.unlock"
     ORGANISATION_MANAGE = "organisation.manage"
     CATALOG_VIEW = "catalog.view"
     CATALOG_VIEW_DRAFTS = "catalog.view_drafts"
@@ -96,6 +104,7 @@ class Action(enum.StrEnum):
     EVIDENCE_PREVIEW = "evidence.preview"
     EVIDENCE_UPLOAD = "evidence.upload"
     EVIDENCE_DELETE = "evidence.delete"
+    EVIDENCE_RESCAN = "evidence.rescan"
     ASSIGNMENT_CREATE = "assignment.create"
     ASSIGNMENT_REPLACE = "assignment.replace"
     SCORING_VIEW = "scoring.view"
@@ -463,15 +472,46 @@ RULES: dict[Action, Rule] = {
     rule.action: rule
     for rule in [
         Rule(Action.DASHBOARD_VIEW, "See one's dashboard", _only(*EVERYONE)),
-        Rule(Action.ADMIN_SITE, "Use the Django admin site", _only(ADMIN)),
-        Rule(Action.AUDIT_VIEW, "Read the audit trail", _only(ADMIN, AUDITOR)),
+        Rule(Action.ADMIN_SITE, "Use the Django admin site", _only(ADMIN, SECURITY)),
+        Rule(
+            Action.ADMIN_RECORDS,
+            "Correct catalogs, clouds, campaigns, results and reports in the Django admin site "
+            "(not accounts or organisations)",
+            _only(ADMIN),
+        ),
+        Rule(
+            Action.AUDIT_VIEW,
+            "Read the audit trail: search, filter and export every event",
+            _only(AUDITOR),
+        ),
+        Rule(
+            Action.HISTORY_VIEW,
+            "Read the latest events of a campaign, assessment or report on its own page",
+            _only(ADMIN),
+        ),
         Rule(
             Action.HEALTH_DETAILS,
             "Read /healthz in full (versions, hosts, paths, errors; others see only ok or not)",
             _only(ADMIN),
         ),
-        Rule(Action.USER_MANAGE, "Create users", _only(ADMIN), system=True),
-        Rule(Action.ORGANISATION_MANAGE, "Create organisations", _only(ADMIN), system=True),
+        Rule(
+            Action.USER_MANAGE,
+            "Create and edit accounts (in the Django admin site)",
+            _only(SECURITY),
+            system=True,
+        ),
+        Rule(
+            Action.USER_UNLOCK,
+            "Unlock an account or address locked after repeated failed sign-ins",
+            _only(SECURITY),
+            system=True,
+        ),
+        Rule(
+            Action.ORGANISATION_MANAGE,
+            "Create and edit organisations (in the Django admin site)",
+            _only(SECURITY),
+            system=True,
+        ),
         Rule(Action.CATALOG_VIEW, "Read published and retired catalogs", _only(*EVERYONE)),
         Rule(Action.CATALOG_VIEW_DRAFTS, "Read draft catalogs", _only(ADMIN)),
         Rule(
@@ -563,6 +603,12 @@ RULES: dict[Action, Rule] = {
             refusal=_("Only the cloud's vendors delete its evidence."),
         ),
         Rule(
+            Action.EVIDENCE_RESCAN,
+            "Ask again for the malware scan of an evidence file whose scan failed or is stuck",
+            _only(ADMIN),
+            refusal=_("Only the evaluation office's admins ask for a new virus scan."),
+        ),
+        Rule(
             Action.ASSIGNMENT_CREATE,
             "Assign an assessor",
             _only(
@@ -600,8 +646,11 @@ RULES: dict[Action, Rule] = {
         ),
         Rule(
             Action.REVIEW_COMMENT_ADD,
-            "Comment on an indicator for the vendor",
-            {ADMIN: Grant(), ASSESSOR: Grant(ASSIGNED)},
+            "Comment on an indicator for the vendor, until the assessment is approved",
+            {
+                ADMIN: Grant(conditions=(NOT_APPROVED,)),
+                ASSESSOR: Grant(ASSIGNED, (NOT_APPROVED,)),
+            },
             refusal=_("Only assigned assessors and admins comment."),
         ),
         Rule(Action.ASSESSMENT_REVIEW, "Open the lead's review page", _only(ADMIN)),
@@ -868,6 +917,11 @@ def framework_scope(user: Subject) -> Scope:
 
 def audit_scope(user: User) -> Scope:
     return _ALL if can(user, Action.AUDIT_VIEW) else _NONE
+
+
+def history_scope(user: User) -> Scope:
+    """The audit events ``user`` may read on an object's own page (its history tab)."""
+    return _ALL if can(user, Action.HISTORY_VIEW) else _NONE
 
 
 def objection_scope(user: User) -> Scope:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import CharField, Count, Value
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import CharField, Count, Sum, Value
+from django.utils import timezone
 
 from .models import Organisation, User
 
@@ -37,3 +40,28 @@ def directory_counts() -> tuple[dict[str, int], dict[str, int]]:
         {role: found["user"].get(role, 0) for role in User.Role.values},
         {kind: found["organisation"].get(kind, 0) for kind in Organisation.Kind.values},
     )
+
+
+def lockout_counts() -> tuple[int, int]:
+    """How many accounts and how many client addresses are locked out of signing in now (their
+    failed attempts within the cool-off reach ``AXES_FAILURE_LIMIT``), for the security
+    administrator's dashboard. Two queries."""
+    recent = AccessAttempt.objects.filter(
+        attempt_time__gt=timezone.now() - settings.AXES_COOLOFF_TIME
+    )
+    limit = int(settings.AXES_FAILURE_LIMIT)
+    accounts = (
+        recent.exclude(username=None)
+        .values("username")
+        .annotate(n=Sum("failures_since_start"))
+        .filter(n__gte=limit)
+        .count()
+    )
+    addresses = (
+        recent.exclude(ip_address=None)
+        .values("ip_address")
+        .annotate(n=Sum("failures_since_start"))
+        .filter(n__gte=limit)
+        .count()
+    )
+    return accounts, addresses

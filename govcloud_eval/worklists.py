@@ -32,6 +32,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts import policy
+from accounts import selectors as account_selectors
 from accounts.models import User
 from accounts.policy import Action
 from assessments.models import Assessment, Assignment, Campaign, ReviewComment
@@ -557,6 +558,30 @@ def auditor_queues(user: User, today: datetime.date | None = None) -> list[WorkQ
     ]
 
 
+def security_queues(user: User) -> list[WorkQueue]:
+    """The security administrator's: accounts and addresses locked out of signing in."""
+    accounts, addresses = account_selectors.lockout_counts()
+    locked = reverse("admin:axes_accessattempt_changelist")
+    return [
+        WorkQueue(
+            key="locked_accounts",
+            title=_("Accounts locked after failed sign-ins"),
+            count=accounts,
+            more_url=locked,
+            empty=_("No account is locked."),
+            urgent=True,
+        ),
+        WorkQueue(
+            key="locked_addresses",
+            title=_("Addresses locked after failed sign-ins"),
+            count=addresses,
+            more_url=locked,
+            empty=_("No address is locked."),
+            urgent=True,
+        ),
+    ]
+
+
 def queues_for(user: User) -> list[WorkQueue]:
     """The work queues of the user's role, as the access policy decides them."""
     today = timezone.localdate()
@@ -570,4 +595,6 @@ def queues_for(user: User) -> list[WorkQueue]:
         return owner_queues(user, today)
     if policy.can(user, Action.AUDIT_VIEW):
         return auditor_queues(user, today)
+    if policy.can(user, Action.USER_UNLOCK):
+        return security_queues(user)
     return []

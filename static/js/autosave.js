@@ -3,6 +3,9 @@
  * Every change is posted in the background a moment after typing stops. Until the server
  * confirms, the form's values are also kept in localStorage, so a closed tab, a lost network or
  * an expired session never loses a draft: the page restores them next time and saves again.
+ * When the session has ended (401, 403 or sent to the sign-in page), the typed text stays in
+ * the form and the status asks the user to sign in again in another tab; the save is retried
+ * and goes through once they have (with the new CSRF token of that sign-in).
  * Without JavaScript the forms still work with their own Save button.
  */
 (function () {
@@ -16,11 +19,19 @@
     saving: zh ? "正在保存…" : "Saving…",
     saved: zh ? "已保存 " : "Saved ",
     offline: zh ? "未保存（网络或登录问题），稍后自动重试；草稿已保存在本机" : "Not saved yet (network or session problem); retrying. Your draft is kept on this computer",
-    restored: zh ? "已恢复本机保存的草稿，正在保存…" : "Restored your unsaved draft; saving…"
+    restored: zh ? "已恢复本机保存的草稿，正在保存…" : "Restored your unsaved draft; saving…",
+    signedOut: zh ? "登录已失效，尚未保存。请在另一个标签页重新登录，本页填写的内容会保留，登录后自动保存。" : "Your session has ended and this was not saved. Sign in again in another tab: what you typed stays here and is saved once you are signed in."
   };
   var missingCount = document.querySelector("[data-missing-count]");
 
   function key(form) { return prefix + form.getAttribute("action"); }
+
+  function cookie(name) {
+    var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function SignedOut() {}
 
   function snapshot(form) {
     var data = {};
@@ -64,6 +75,9 @@
 
   function save(form) {
     var body = new FormData(form);
+    // Signing in again (in another tab) changes the CSRF token: send the current one.
+    var token = cookie("csrftoken");
+    if (token) { body.set("csrfmiddlewaretoken", token); }
     try { localStorage.setItem(key(form), JSON.stringify(snapshot(form))); } catch (e) { /* private mode */ }
     setStatus(form, text.saving, "saving");
     fetch(form.getAttribute("action"), {
@@ -72,6 +86,10 @@
       credentials: "same-origin",
       headers: { "X-Requested-With": "XMLHttpRequest", "Accept": "application/json" }
     }).then(function (response) {
+      if (response.status === 401 || response.status === 403 ||
+          (response.redirected && response.url.indexOf("/login/") !== -1)) {
+        throw new SignedOut();
+      }
       var type = response.headers.get("content-type") || "";
       if (type.indexOf("application/json") === -1) { throw new Error("not json"); }
       return response.json().then(function (payload) { return { status: response.status, payload: payload }; });
@@ -89,8 +107,13 @@
         showErrors(form, result.payload.errors || []);
         setStatus(form, "", "error");
       }
-    }).catch(function () {
-      setStatus(form, text.offline, "offline");
+    }).catch(function (error) {
+      // Nothing is cleared: the text stays in the form and in localStorage.
+      if (error instanceof SignedOut) {
+        setStatus(form, text.signedOut, "signed-out");
+      } else {
+        setStatus(form, text.offline, "offline");
+      }
       clearTimeout(form._autosaveRetry);
       form._autosaveRetry = setTimeout(function () { save(form); }, RETRY);
     });

@@ -1,5 +1,7 @@
-"""The Django admin site: portal admins get in without being superusers, nobody else does, a
-user's role and organisation cannot be changed there, and whatever it changes is audited."""
+"""The Django admin site: portal admins and security administrators get in without being
+superusers, each to their own models (accounts and organisations are the security
+administrator's), nobody else does, a user's role and organisation cannot be changed there, and
+whatever it changes is audited."""
 
 from __future__ import annotations
 
@@ -20,8 +22,24 @@ def test_a_portal_admin_uses_the_admin_site_without_being_a_superuser(admin: Use
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert reverse("admin:accounts_user_changelist") in page
+    assert reverse("admin:assessments_cloud_changelist") in page
+    # Accounts are the security administrator's (three-role separation).
+    assert reverse("admin:accounts_user_changelist") not in page
     assert "/admin/auth/group/" not in page  # access is the policy's, not Django's groups
+
+
+def test_a_security_administrator_sees_accounts_and_organisations_only(
+    security_admin: User,
+) -> None:
+    assert not security_admin.is_superuser
+
+    page = client_for(security_admin).get(reverse("admin:index")).content.decode()
+
+    assert reverse("admin:accounts_user_changelist") in page
+    assert reverse("admin:accounts_organisation_changelist") in page
+    assert reverse("admin:axes_accessattempt_changelist") in page
+    assert reverse("admin:assessments_cloud_changelist") not in page
+    assert reverse("admin:audit_auditevent_changelist") not in page
 
 
 @pytest.mark.parametrize("role", ["assessor", "vendor", "owner", "auditor"])
@@ -38,28 +56,28 @@ def test_every_other_role_is_sent_to_the_admin_sign_in(
 
 
 def test_renaming_an_organisation_in_the_admin_site_is_audited_with_before_and_after(
-    admin: User, vendor_org: Organisation
+    security_admin: User, vendor_org: Organisation
 ) -> None:
     url = reverse("admin:accounts_organisation_change", args=[vendor_org.pk])
 
-    response = client_for(admin).post(
+    response = client_for(security_admin).post(
         url,
         {"kind": "vendor", "name": "浪潮云信息技术股份公司", "name_en": "Inspur Cloud"},
     )
 
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="accounts.organisation.admin_changed")
-    assert event.actor == admin
+    assert event.actor == security_admin
     assert event.target_id == str(vendor_org.pk)
     assert event.changes["name"] == ["浪潮软件集团有限公司", "浪潮云信息技术股份公司"]
     assert event.changes["via"] == "django-admin"
 
 
 def test_a_users_role_and_organisation_cannot_be_changed_in_the_admin_site(
-    admin: User, vendor: User, office: Organisation
+    security_admin: User, vendor: User, office: Organisation
 ) -> None:
     url = reverse("admin:accounts_user_change", args=[vendor.pk])
-    client = client_for(admin)
+    client = client_for(security_admin)
     page = client.get(url).content.decode()
     assert 'name="role"' not in page and 'name="organisation"' not in page
     assert 'name="is_superuser"' not in page and 'name="is_staff"' not in page
@@ -90,11 +108,11 @@ def test_a_users_role_and_organisation_cannot_be_changed_in_the_admin_site(
 
 
 def test_a_password_reset_in_the_admin_site_is_audited_without_the_password(
-    admin: User, vendor: User
+    security_admin: User, vendor: User
 ) -> None:
     url = reverse("admin:auth_user_password_change", args=[vendor.pk])
 
-    response = client_for(admin).post(
+    response = client_for(security_admin).post(
         url,
         {"password1": "a-new-long-password-9", "password2": "a-new-long-password-9"},
     )
@@ -106,9 +124,9 @@ def test_a_password_reset_in_the_admin_site_is_audited_without_the_password(
 
 
 def test_a_user_created_in_the_admin_site_gets_staff_from_the_policy_and_is_audited(
-    admin: User, office: Organisation
+    security_admin: User, office: Organisation
 ) -> None:
-    response = client_for(admin).post(
+    response = client_for(security_admin).post(
         reverse("admin:accounts_user_add"),
         {
             "username": "second_admin",

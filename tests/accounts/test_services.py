@@ -15,19 +15,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_user_create_gives_admins_the_django_admin_and_records_it(
-    office: Organisation, admin: User
+    office: Organisation, security_admin: User
 ) -> None:
     user = services.user_create(
         username="new_admin",
         password="a-long-password-1",
         role=User.Role.ADMIN,
         organisation=office,
-        acting_user=admin,
+        acting_user=security_admin,
     )
 
     assert user.is_staff and user.check_password("a-long-password-1")
     event = AuditEvent.objects.get(action="accounts.user.created", target_id=str(user.pk))
-    assert event.actor == admin
+    assert event.actor == security_admin
     assert event.changes == {"role": "admin", "organisation": office.name}
 
 
@@ -73,7 +73,16 @@ def test_load_demo_creates_every_demo_account_once_and_marks_them_demo() -> None
     call_command("load_demo", "--accounts-only", stdout=first)
     call_command("load_demo", "--accounts-only", stdout=second)
 
-    usernames = ["admin", "auditor", "assessor1", "assessor2", "vendor1", "vendor2", "owner1"]
+    usernames = [
+        "admin",
+        "auditor",
+        "security",
+        "assessor1",
+        "assessor2",
+        "vendor1",
+        "vendor2",
+        "owner1",
+    ]
     users = {u.username: u for u in User.objects.filter(username__in=usernames)}
     assert sorted(users) == sorted(usernames)
     assert all(u.is_demo and u.check_password(DEMO_PASSWORD) for u in users.values())
@@ -82,7 +91,8 @@ def test_load_demo_creates_every_demo_account_once_and_marks_them_demo() -> None
     assert vendor_org is not None and owner_org is not None
     assert vendor_org.kind == Organisation.Kind.VENDOR
     assert owner_org.kind == Organisation.Kind.GOVERNMENT
-    assert users["admin"].is_staff
+    assert users["admin"].is_staff and users["security"].is_staff
+    assert users["security"].role == User.Role.SECURITY
     assert User.objects.count() == len(usernames)
     for name in usernames:
         assert name in second.getvalue()

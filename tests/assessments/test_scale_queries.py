@@ -99,7 +99,7 @@ LIST_PAGES = [
     ("assessments:campaign_list", ["admin"]),
     ("assessments:cloud_list", ["admin", "auditor"]),
     ("dashboard", ["admin", "assessor", "vendor", "owner", "auditor"]),
-    ("audit:event_list", ["admin", "auditor"]),
+    ("audit:event_list", ["auditor"]),
     ("notifications:list", ["admin", "vendor"]),
     ("certified:report_list", ["admin"]),
     ("assessments_api:assessment_list", ["admin", "assessor", "vendor", "owner"]),

@@ -1,4 +1,6 @@
-"""``manage.py create_admin USERNAME --organisation NAME``: the first admin of a new portal.
+"""``manage.py create_admin USERNAME --organisation NAME [--role security|auditor]``: the first
+admin of a new portal, and its first security administrator (who then creates every other
+account: three-role separation) and auditor.
 
 Nobody is a Django superuser (the admin site asks the access policy), so ``createsuperuser``
 cannot open the portal; this command creates an admin through the same service as everything
@@ -22,7 +24,10 @@ from accounts.services import organisation_create, user_create
 
 
 class Command(BaseCommand):
-    help = "Creates a portal admin (and the evaluation office it belongs to, if new)."
+    help = (
+        "Creates a portal admin, security administrator or auditor (and the evaluation office it "
+        "belongs to, if new)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
@@ -31,6 +36,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--display-name", default="")
         parser.add_argument("--email", default="")
+        parser.add_argument(
+            "--role",
+            default=User.Role.ADMIN,
+            choices=[User.Role.ADMIN, User.Role.SECURITY, User.Role.AUDITOR],
+            help="admin (runs the evaluation, the default), security (manages the accounts) or "
+            "auditor (reads the audit trail).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("ADMIN_PASSWORD") or self._ask_password()
@@ -50,7 +62,7 @@ class Command(BaseCommand):
                 user = user_create(
                     username=options["username"],
                     password=password,
-                    role=User.Role.ADMIN,
+                    role=options["role"],
                     organisation=office,
                     display_name=options["display_name"],
                     email=options["email"],
@@ -58,7 +70,9 @@ class Command(BaseCommand):
                 )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(self.style.SUCCESS(f"Admin {user.username} of {office} created."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{user.get_role_display()} {user.username} of {office} created.")
+        )
 
     def _ask_password(self) -> str:
         first = getpass.getpass("Password: ")
