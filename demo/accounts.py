@@ -6,14 +6,21 @@ DOMAIN.md (浪潮 operates 济南政务云计算中心, 京东 operates 宿迁�
 
 from __future__ import annotations
 
+import base64
 from typing import NotRequired, TypedDict
 
 from django.db import transaction
 
 from accounts import services
 from accounts.models import Organisation, User
+from accounts.twofactor import selectors as two_factor
+from accounts.twofactor.services import totp_device_install_demo
 
 DEMO_PASSWORD = "govcloud-demo"
+# The authenticator secret of every demo account that signs in with a code (admins, assessors,
+# the auditor, the security administrator): published here, so for demo accounts only. Add it to
+# an authenticator app, or print the current code: `python manage.py demo_otp_code USERNAME`.
+DEMO_TOTP_SECRET = "GOVCLOUDEVALDEMOTOTPSECRETKEY234"
 
 
 class DemoOrganisation(TypedDict):
@@ -72,6 +79,12 @@ DEMO_USERS: list[DemoUser] = [
         "role": User.Role.AUDITOR,
         "organisation": "office",
         "display_name": "审计员（演示）",
+    },
+    {
+        "username": "security",
+        "role": User.Role.SECURITY,
+        "organisation": "office",
+        "display_name": "安全管理员（演示）",
     },
     {
         "username": "assessor1",
@@ -140,4 +153,8 @@ def load_demo_accounts() -> list[User]:
                 acting_user=None,
             )
         )
+    demo_key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    for user in users:
+        if user.is_demo and two_factor.otp_required(user):
+            totp_device_install_demo(user=user, key_hex=demo_key)
     return users

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from accounts.twofactor.selectors import otp_required
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -60,12 +62,37 @@ def page(browser: Browser, transactional_db: None) -> Iterator[Page]:
 
 
 def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
-    """Signs in through the real login form and waits for the dashboard."""
+    """Signs in through the real login form and waits for the dashboard. A user of a
+    two-factor role types the code of their authenticator app on the second page (the app is
+    created for them if they have none: ``tests/otp_support.py``)."""
+    device = two_factor_device(username)
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit].button--primary")
+    type_totp_code(page, device)
     page.wait_for_url(f"{base_url}/")
+
+
+def two_factor_device(username: str) -> TOTPDevice | None:
+    """Before the password is sent: the authenticator app of a user who must type a code
+    (created if they have none, so the portal asks for the code, not for a new app)."""
+    from accounts.models import User
+    from tests.otp_support import totp_device_ensure
+
+    user = User.objects.get(username=username)
+    return totp_device_ensure(user) if otp_required(user) else None
+
+
+def type_totp_code(page: Page, device: TOTPDevice | None) -> None:
+    """The second step of signing in (for a ``two_factor_device``): the app's current code."""
+    from tests.otp_support import totp_code_for
+
+    if device is None:
+        return
+    page.wait_for_url(lambda url: "/login/two-factor/?" in url)
+    page.fill("#id_code", totp_code_for(device))
+    page.click("button[type=submit].button--primary")
 
 
 def screenshot(page: Page, name: str) -> Path:

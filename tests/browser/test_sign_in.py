@@ -16,6 +16,7 @@ DASHBOARD_HEADINGS: dict[str, tuple[str, str]] = {
     User.Role.VENDOR: ("自评填报", "Self-assessments"),
     User.Role.OWNER: ("我的政务云", "My clouds"),
     User.Role.AUDITOR: ("最近活动", "Recent activity"),
+    User.Role.SECURITY: ("人员与机构", "People"),
 }
 
 

@@ -50,7 +50,7 @@ from indicators.models import Indicator
 from indicators.services import default_catalogs_load
 from reports.certified.signing import dev_certificate_create
 from reports.models import Ranking, Report
-from tests.browser_support import screenshot
+from tests.browser_support import screenshot, two_factor_device, type_totp_code
 from tests.factories import PASSWORD
 from tests.storage_support import S3Bucket
 from tests.worker_support import _database_url
@@ -173,11 +173,13 @@ def browser_page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
+    device = two_factor_device(username)  # admins and assessors: an authenticator app
     page.context.clear_cookies()
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit].button--primary")
+    type_totp_code(page, device)
     page.wait_for_url(f"{base_url}/")
 
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from demo.accounts import DEMO_PASSWORD, load_demo_accounts
+from accounts.twofactor import selectors as two_factor
+from demo.accounts import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo_accounts
 from demo.campaigns import load_demo_campaign
 from demo.rankings import demo_rankings_publish
 from demo.reports import demo_reports_issue
@@ -44,4 +45,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {DEMO_PASSWORD}):"))
         for user in users:
-            self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}")
+            code = "  + two-factor code" if two_factor.otp_required(user) else ""
+            self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}{code}")
+        self.stdout.write(
+            "Two-factor code (demo accounts only, secret published in demo/accounts.py: "
+            f"{DEMO_TOTP_SECRET}):\n  python manage.py demo_otp_code USERNAME"
+        )
