@@ -322,7 +322,19 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
 
 class Evidence(models.Model):
     """A file supporting one answer. Never deleted or replaced once its assessment is submitted:
-    a new upload adds a version."""
+    a new upload adds a version.
+
+    When a malware scanner is configured (``assessments.evidence.scanning``), a new file waits
+    as ``pending_scan`` until a worker scans it; only ``not_scanned`` (no scanner) and ``clean``
+    files may be downloaded. An infected file's content is deleted from storage (``file`` is
+    emptied); the row stays, with the signature found."""
+
+    class ScanState(models.TextChoices):
+        NOT_SCANNED = "not_scanned", _("not scanned")
+        PENDING = "pending_scan", _("virus scan in progress")
+        CLEAN = "clean", _("no malware found")
+        INFECTED = "infected", _("malicious code found")
+        FAILED = "scan_failed", _("virus scan failed")
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="evidence")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
@@ -341,11 +353,29 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    scan_state = models.CharField(
+        _("malware scan"), max_length=16, choices=ScanState.choices, default=ScanState.NOT_SCANNED
+    )
+    # The signature found (infected), or why the scan could not finish (scan_failed).
+    scan_detail = models.CharField(_("scan result"), max_length=500, blank=True)
+    scan_attempts = models.PositiveIntegerField(default=0)
+    # When a scan was last asked for (upload, sweep, an admin) or started: the sweep queues
+    # again the pending files whose message was lost.
+    scan_queued_at = models.DateTimeField(null=True, blank=True)
+    scanned_at = models.DateTimeField(_("scanned"), null=True, blank=True)
 
     class Meta:
         ordering = ["indicator", "original_name", "version"]
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
+        indexes = [
+            # What the scan sweep reads: the few files waiting, among all evidence.
+            models.Index(
+                fields=["scan_state"],
+                name="evidence_scan_waiting_idx",
+                condition=models.Q(scan_state__in=["pending_scan", "scan_failed"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.original_name
@@ -357,6 +387,11 @@ class Evidence(models.Model):
 
     def expires_before(self, day: datetime.date) -> bool:
         return self.valid_until is not None and self.valid_until < day
+
+    @property
+    def is_downloadable(self) -> bool:
+        """Whether the file may be served: never scanned (no scanner configured) or clean."""
+        return self.scan_state in (self.ScanState.NOT_SCANNED, self.ScanState.CLEAN)
 
 
 class Rating(models.Model):

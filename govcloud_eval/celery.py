@@ -14,7 +14,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Every module that defines tasks, found when the worker starts: the ``tasks`` module of each
 # installed app, and of the parts of an app that has several (reports). A worker that misses one
 # never runs its tasks: ``tests/test_worker_tasks.py`` compares this list with the code.
-TASK_PACKAGES = ["govcloud_eval", "reports.scoring", "reports.certified", "reports.rankings"]
+TASK_PACKAGES = [
+    "govcloud_eval",
+    "assessments.evidence",
+    "reports.scoring",
+    "reports.certified",
+    "reports.rankings",
+]
 app.autodiscover_tasks()
 app.autodiscover_tasks(TASK_PACKAGES)
 

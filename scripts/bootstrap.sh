@@ -14,8 +14,9 @@ die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
 # WeasyPrint's silent fontTools fallback, fonts-noto-cjk gives Simplified Chinese glyphs,
 # gettext compiles the translations.
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fontconfig gettext)
+# clamav-daemon: the malware-scan tests start their own clamd with a test signature database.
 if [ "$mode" = test ]; then
-  packages+=(chromium poppler-utils)
+  packages+=(chromium poppler-utils clamav-daemon)
 fi
 
 apt_updated=0
@@ -45,7 +46,7 @@ Install them, then run this again:
 else
   printf 'Not a Debian system: make sure Pango (>= 1.44), HarfBuzz with its subset library,\n'
   printf 'Noto CJK SC fonts and gettext are installed%s.\n' \
-    "$([ "$mode" = test ] && echo ', plus Chromium at /usr/bin/chromium and poppler-utils')"
+    "$([ "$mode" = test ] && echo ', plus Chromium at /usr/bin/chromium, poppler-utils and clamd (ClamAV)')"
 fi
 
 python="${PYTHON:-python3}"

@@ -3,7 +3,9 @@ preview of PDFs and images, deletion before the first submission, and a page lis
 indicator's evidence.
 
 Files are served only through these views, after the same access check as the assessment
-(outsiders get 404); there are no public media URLs.
+(outsiders get 404); there are no public media URLs. A file waiting for its malware scan, found
+infected, or whose scan failed is served to nobody: the download and preview answer 409 with a
+page saying why; an admin may ask for a failed or stuck scan again.
 """
 
 from __future__ import annotations
@@ -158,6 +160,12 @@ def _evidence_upload(
             _("%(name)s uploaded (version %(version)s).")
             % {"name": item.original_name, "version": item.version},
         )
+        if item.scan_state == Evidence.ScanState.PENDING:
+            messages.info(
+                request,
+                _("%(name)s is being scanned for viruses; it can be downloaded once found clean.")
+                % {"name": item.original_name},
+            )
         return _back(request, assessment.pk, f"#evidence-{indicator.pk}")
     return JsonResponse(_payload(request, item), status=201)
 
@@ -187,6 +195,7 @@ def _payload(request: HttpRequest, item: Evidence) -> dict[str, Any]:
         "issued_on": item.issued_on.isoformat() if item.issued_on else None,
         "valid_until": item.valid_until.isoformat() if item.valid_until else None,
         "expires_early": row.expires_early,
+        "scan_state": item.scan_state,
         "download_url": reverse("assessments:evidence_download", args=[item.pk]),
         "html": html,
     }
@@ -209,6 +218,16 @@ def _content_disposition(kind: str, name: str, pk: int) -> str:
         c for c in extension if c.isascii() and c.isalnum() or c == "."
     )
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _unavailable(request: HttpRequest, item: Evidence) -> HttpResponse:
+    """The page a download or preview of a file not (yet) found clean answers, with 409."""
+    return render(
+        request,
+        "assessments/evidence_unavailable.html",
+        {"evidence": item, "assessment": item.assessment},
+        status=409,
+    )
 
 
 def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
@@ -238,7 +257,13 @@ def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
 @require_GET
 def evidence_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     item = selectors.evidence_get_for(user=request.user, pk=pk)
-    return _serve(item, inline=False)
+    if not item.is_downloadable:
+        return _unavailable(request, item)
+    response = _serve(item, inline=False)
+    evidence_services.evidence_record_download(
+        evidence=item, acting_user=request.user, preview=False
+    )
+    return response
 
 
 @login_required
@@ -251,7 +276,13 @@ def evidence_preview(request: AuthenticatedRequest, pk: int) -> HttpResponseBase
     item = selectors.evidence_get_for(user=request.user, pk=pk)
     if not evidence_selectors.is_previewable(item):
         raise Http404
-    return _serve(item, inline=True)
+    if not item.is_downloadable:
+        return _unavailable(request, item)
+    response = _serve(item, inline=True)
+    evidence_services.evidence_record_download(
+        evidence=item, acting_user=request.user, preview=True
+    )
+    return response
 
 
 # ----------------------------------------------------------------------------------------------
@@ -274,6 +305,23 @@ def evidence_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"ok": True, "id": pk})
     messages.success(request, _("%(name)s deleted.") % {"name": item.original_name})
+    return _back(request, item.assessment_id, f"#evidence-{item.indicator_id}")
+
+
+@login_required
+@require_POST
+def evidence_rescan(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Asks again for the malware scan of a file whose scan failed or is stuck (admins)."""
+    item = selectors.evidence_get_for(user=request.user, pk=pk)
+    try:
+        evidence_services.evidence_rescan(evidence=item, acting_user=request.user)
+    except ValidationError as error:
+        return _refuse(request, item.assessment_id, error.messages, status=409)
+    if wants_json(request):
+        return JsonResponse({"ok": True, "id": pk})
+    messages.success(
+        request, _("A new virus scan of %(name)s was requested.") % {"name": item.original_name}
+    )
     return _back(request, item.assessment_id, f"#evidence-{item.indicator_id}")
 
 
@@ -320,4 +368,5 @@ urlpatterns: list[URLPattern] = [
     path("evidence/<int:pk>/download/", evidence_download, name="evidence_download"),
     path("evidence/<int:pk>/preview/", evidence_preview, name="evidence_preview"),
     path("evidence/<int:pk>/delete/", evidence_delete, name="evidence_delete"),
+    path("evidence/<int:pk>/rescan/", evidence_rescan, name="evidence_rescan"),
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from assessments.evidence.selectors import evidence_current
-from assessments.models import Assessment, Rating, Settlement
+from assessments.models import Assessment, Evidence, Rating, Settlement
 from indicators.models import EvidenceMethod, Framework
 from reports.scoring.models import ScoreResult
 
@@ -117,8 +117,11 @@ def report_content_build(
         for s in Settlement.objects.filter(assessment=assessment).select_related("settled_by")
     }
     evidence: dict[str, list[EvidenceRef]] = {}
-    for item in evidence_current(assessment=assessment).order_by(
-        "indicator_id", "original_name", "version"
+    # A file found infected was removed from storage: it is no evidence the report can cite.
+    for item in (
+        evidence_current(assessment=assessment)
+        .exclude(scan_state=Evidence.ScanState.INFECTED)
+        .order_by("indicator_id", "original_name", "version")
     ):
         evidence.setdefault(str(item.indicator_id), []).append(
             {
