@@ -423,6 +423,8 @@ def main() -> None:
         SECRET_KEY="bench-" + hashlib.sha256(os.urandom(16)).hexdigest(),
         ALLOWED_HOSTS="127.0.0.1,testserver",
         STATIC_ROOT=static_root,
+        # gunicorn on plain http: requests are measured, not redirected to https.
+        SECURE_SSL_REDIRECT="false",
     )
     import django
 

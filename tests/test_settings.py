@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,6 +41,13 @@ CHECKED = (
     "CELERY_VISIBILITY_TIMEOUT",
     "CONN_MAX_AGE",
     "CONN_HEALTH_CHECKS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "TRUSTED_PROXY_COUNT",
 )
 # A complete production environment (nothing connects while settings load).
 PRODUCTION = {
@@ -193,6 +201,95 @@ def test_the_visibility_timeout_defaults_to_the_time_limit_plus_300_and_is_confi
     refused = _load_settings(CELERY_TASK_TIME_LIMIT="120", CELERY_VISIBILITY_TIMEOUT="120")
     assert refused.returncode != 0
     assert _named(refused.stderr) == ["CELERY_VISIBILITY_TIMEOUT"]
+
+
+HTTPS_SETTINGS = (
+    "s.SECURE_SSL_REDIRECT",
+    "s.SECURE_HSTS_SECONDS",
+    "s.SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "s.SECURE_HSTS_PRELOAD",
+    "s.SESSION_COOKIE_SECURE",
+    "s.CSRF_COOKIE_SECURE",
+    "s.SECURE_PROXY_SSL_HEADER",
+)
+
+
+def test_production_is_https_only_and_believes_no_client_that_claims_https() -> None:
+    result = _load_settings(*HTTPS_SETTINGS, **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    # Redirect, HSTS for a year with subdomains, not preloaded, secure cookies, and no
+    # X-Forwarded-Proto without a proxy: any client could send it.
+    shown = dict(zip(HTTPS_SETTINGS, result.stdout.split()[1:], strict=True))
+    assert shown == {
+        "s.SECURE_SSL_REDIRECT": "True",
+        "s.SECURE_HSTS_SECONDS": "31536000",
+        "s.SECURE_HSTS_INCLUDE_SUBDOMAINS": "True",
+        "s.SECURE_HSTS_PRELOAD": "False",
+        "s.SESSION_COOKIE_SECURE": "True",
+        "s.CSRF_COOKIE_SECURE": "True",
+        "s.SECURE_PROXY_SSL_HEADER": "None",
+    }
+
+
+def test_the_proxy_header_is_believed_only_behind_configured_proxies() -> None:
+    shown = "s.SECURE_PROXY_SSL_HEADER"
+
+    assert _load_settings(shown, **PRODUCTION, TRUSTED_PROXY_COUNT="1").stdout.splitlines() == [
+        "loaded",
+        "('HTTP_X_FORWARDED_PROTO', 'https')",
+    ]
+    assert _load_settings(shown, **PRODUCTION, TRUSTED_PROXY_COUNT="0").stdout.splitlines() == [
+        "loaded",
+        "None",
+    ]
+
+
+def test_a_deployment_without_tls_turns_the_redirect_off_and_development_has_none() -> None:
+    plain_http = _production(
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
+    )
+
+    assert _load_settings(*HTTPS_SETTINGS[:2], **plain_http).stdout.split() == [
+        "loaded",
+        "False",
+        "0",
+    ]
+    assert _load_settings(*HTTPS_SETTINGS[:2]).stdout.split() == ["loaded", "False", "0"]
+
+
+def _check_deploy(**changes: str | None) -> tuple[int, str]:
+    """``check --deploy`` with the production environment and ``changes``: a random secret key
+    (Django judges its strength), the suite's reachable services (as for the refusals below),
+    and none of the suite's own switches (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE)."""
+    env = _production(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL=os.environ.get("DATABASE_URL") or PRODUCTION["DATABASE_URL"],
+        REDIS_URL=os.environ.get("REDIS_URL") or PRODUCTION["REDIS_URL"],
+        **changes,
+    )
+    environment = _environment(**env)
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    argv = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    return _run_to_exit(argv, environment)
+
+
+def test_check_deploy_reports_nothing_with_the_production_settings() -> None:
+    status, output = _check_deploy()
+
+    assert status == 0, output
+    assert "System check identified no issues" in output, output
+    assert "WARNINGS" not in output and "ERRORS" not in output, output
+
+
+def test_check_deploy_names_https_turned_off() -> None:
+    status, output = _check_deploy(SECURE_SSL_REDIRECT="false", SECURE_HSTS_SECONDS="0")
+
+    assert status != 0
+    assert "security.W008" in output and "security.W004" in output, output
 
 
 def _run_to_exit(argv: list[str], env: dict[str, str]) -> tuple[int, str]:

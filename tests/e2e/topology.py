@@ -159,6 +159,7 @@ def topology_env(
         "PUBLIC_BASE_URL_ALLOW_HTTP": "true",
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
+        "SECURE_SSL_REDIRECT": "false",
         "STATIC_ROOT": str(static_root),
         "MEDIA_ROOT": str(media_root),
         **s3,
