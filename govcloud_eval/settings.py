@@ -7,6 +7,7 @@ production values are required as soon as ``DEBUG`` is off. Every variable read 
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +61,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Two-factor sign-in: TOTP authenticator apps, and recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below) and its checks.
+    "csp",
     "accounts",
     "audit",
     "indicators",
@@ -69,10 +76,14 @@ INSTALLED_APPS = [
     "demo",
     # The project's own commands (backup, restore).
     "govcloud_eval",
+    # Sign-in lockout after repeated failures (accounts.lockout); last, as its docs ask.
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may write to the audit trail: records carry the client's address.
+    "govcloud_eval.clientip.ClientAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,8 +91,21 @@ MIDDLEWARE = [
     "govcloud_eval.limits.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (django-otp's,
+    # reading the device with the user: no query of its own).
+    "accounts.twofactor.middleware.OTPMiddleware",
+    # Sends a signed-in user of a two-factor role who has not passed it to the code step.
+    "accounts.twofactor.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signs out a session idle for SESSION_IDLE_TIMEOUT (accounts.middleware).
+    "accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy (django-csp's, PDFs left out); Permissions-Policy; no-store on
+    # signed-in users' pages (reads request.user).
+    "govcloud_eval.headers.ContentSecurityPolicyMiddleware",
+    "govcloud_eval.headers.SecurityHeadersMiddleware",
+    # Turns a locked-out sign-in into the portal's lockout page (accounts.lockout); last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -154,17 +178,61 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Django's backend, reading the user with their organisation (accounts/backends.py).
-AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
+# First django-axes, which refuses any sign-in while the account or address is locked out
+# (accounts.lockout), then Django's, reading the user with their organisation
+# (accounts/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.UserBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# The roles that must sign in with a TOTP code (accounts.twofactor). Values that are no role
+# (yet) are harmless. Users of other roles may enrol, and are then asked for a code too.
+OTP_REQUIRED_ROLES: frozenset[str] = frozenset({"admin", "assessor", "auditor", "security"})
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = "govcloud_eval"
+# Wrong codes in one sign-in before the session is signed out (back to the password step).
+OTP_MAX_FAILURES = 5
+# New passwords (the admin site, password changes and resets): at least 12 characters of at
+# least three kinds (accounts/passwords.py), not common, not all digits, not like the username.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
+# Sessions end after SESSION_IDLE_TIMEOUT seconds without a request (accounts.middleware), and
+# SESSION_COOKIE_AGE seconds after signing in whatever the activity.
+SESSION_IDLE_TIMEOUT: int = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_COOKIE_AGE: int = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+if SESSION_IDLE_TIMEOUT < 60:
+    _problems.append("SESSION_IDLE_TIMEOUT must be at least 60 seconds.")
+if SESSION_COOKIE_AGE < SESSION_IDLE_TIMEOUT:
+    _problems.append("SESSION_COOKIE_AGE must be at least SESSION_IDLE_TIMEOUT.")
+# Lockout (django-axes, accounts.lockout): LOGIN_FAILURE_LIMIT failed sign-ins for one account,
+# or from one client address, lock it for LOGIN_LOCKOUT_MINUTES after the last failure (or until
+# a security administrator unlocks it). Attempts live in the database.
+AXES_FAILURE_LIMIT: int = env.int("LOGIN_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=60))
+# A list: either one reaching the limit locks (not the pair together).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Sign-ins are in the audit trail; axes' own log of successes would be a second copy.
+AXES_DISABLE_ACCESS_LOG = True
+# The security administrator unlocks through the portal's admin (accounts.admin), which asks
+# the access policy; axes' own admin pages would ask Django's permissions.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+if AXES_FAILURE_LIMIT < 1:
+    _problems.append("LOGIN_FAILURE_LIMIT must be a positive number of failed sign-ins.")
 
 # --- Language and time: Chinese first ---------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -261,6 +329,29 @@ STORAGES = {
 EVIDENCE_MAX_BYTES: int = env.int("EVIDENCE_MAX_BYTES", default=2 * 1024**3)
 if EVIDENCE_MAX_BYTES <= 0:
     raise ImproperlyConfigured("EVIDENCE_MAX_BYTES must be a positive number of bytes.")
+# Malware scanning of evidence (assessments.evidence.scanning): with a clamd address
+# (tcp://host:port or unix:///run/clamav/clamd.ctl), new files wait as "pending_scan" until a
+# worker has scanned them, and cannot be downloaded before they are found clean. Empty: files are
+# not scanned. clamd's StreamMaxLength must be at least EVIDENCE_MAX_BYTES.
+CLAMD_ADDRESS: str = env.str("CLAMD_ADDRESS", default="").strip()
+_clamd = urlsplit(CLAMD_ADDRESS)
+try:
+    _clamd_valid = bool(_clamd.scheme == "tcp" and _clamd.hostname and _clamd.port) or (
+        _clamd.scheme == "unix" and _clamd.path.startswith("/")
+    )
+except ValueError:  # a port that is not a number
+    _clamd_valid = False
+if CLAMD_ADDRESS and not _clamd_valid:
+    _problems.append(
+        f"CLAMD_ADDRESS must be tcp://host:port or unix:///path/to/clamd.socket "
+        f"(it is {CLAMD_ADDRESS!r})."
+    )
+# Seconds clamd may take to accept, read or answer before a scan counts as failed.
+CLAMD_TIMEOUT: int = env.int("CLAMD_TIMEOUT", default=120)
+if CLAMD_TIMEOUT <= 0:
+    _problems.append("CLAMD_TIMEOUT must be a positive number of seconds.")
+# The scanner class (another engine: a class of the same shape, named here).
+MALWARE_SCANNER = "assessments.evidence.scanning.ClamdScanner" if CLAMD_ADDRESS else ""
 
 # --- Cache ------------------------------------------------------------------------------------
 # Published rankings are cached. With several web processes use Redis, in a database of its own
@@ -423,6 +514,12 @@ SWEEP_INTERVAL_SECONDS: int = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 if SWEEP_INTERVAL_SECONDS <= 0:
     _problems.append("SWEEP_INTERVAL_SECONDS must be a positive number of seconds.")
 CELERY_BEAT_SCHEDULE = {
+    # Seals audit records whose sealing after commit failed, then checks the whole hash chain.
+    "audit-seal-and-verify": {
+        "task": "audit.seal_and_verify",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 3000.0},
+    },
     "reports-sweep": {
         "task": "reports.sweep",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
@@ -442,6 +539,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20),
         "options": {"expires": 3000.0},
     },
+    # Evidence scans that failed (clamd down) or whose message was lost, asked for again.
+    "assessments-evidence-scan-sweep": {
+        "task": "assessments.evidence_scan_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------
@@ -455,13 +558,50 @@ REST_FRAMEWORK = {
 }
 
 # --- Security ---------------------------------------------------------------------------------
+# How many proxies in front of the portal append to X-Forwarded-For (0: the header is ignored).
+# The verification rate limit, the login lockout and the audit trail see the address it gives.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+# HTTPS only in production: plain http is redirected and browsers are told (HSTS, sent on https
+# responses only) to use nothing else for a year. A deployment without TLS (docker compose on a
+# laptop, a test topology) sets SECURE_SSL_REDIRECT=false. Health probes use plain http inside
+# the network: /healthz is never redirected.
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits the whole registrable domain (example.gov.cn, every host under it) to https
+# in browsers' built-in lists, for months after it is withdrawn: the decision of whoever runs
+# that domain, not of one portal on a subdomain. Off by default, so Django's reminder is quiet.
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS: list[str] = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# X-Forwarded-Proto says whether the client used https; any client can send it, so it is
+# believed only when proxies are configured (TRUSTED_PROXY_COUNT), which must set or strip it.
+if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (django-csp) on every response but PDFs (govcloud_eval.headers):
+# scripts and styles only from the portal's own files (no inline code, no style attributes:
+# templates pass data through data-* attributes and json_script), nothing embedded, framed or
+# posted elsewhere.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING: dict[str, Any] = {
     "version": 1,
@@ -469,7 +609,12 @@ LOGGING: dict[str, Any] = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint logs every rendering step at INFO.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lockouts are WARNINGs.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 if CELERY_TASK_ALWAYS_EAGER:
     # In-process tasks would log every run into the development server's console.

@@ -16,8 +16,14 @@ from accounts.models import Organisation, User
 from govcloud_eval.celery import app as celery_app
 
 from .factories import OrganisationFactory, UserFactory
+from .otp_support import install_shortcut
 
-pytest_plugins = ["tests.browser_support", "tests.worker_support", "tests.storage_support"]
+pytest_plugins = [
+    "tests.browser_support",
+    "tests.worker_support",
+    "tests.storage_support",
+    "tests.clamd_support",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +37,17 @@ def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _otp_verified_force_login(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``client.force_login`` of an admin, assessor, auditor or security administrator gives a
+    session that passed the second factor (tests/otp_support.py); tests of the second factor
+    itself opt out with ``@pytest.mark.no_otp_shortcut``."""
+    if not request.node.get_closest_marker("no_otp_shortcut"):
+        install_shortcut(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -106,10 +123,18 @@ def auditor(office: Organisation) -> User:
 
 
 @pytest.fixture
+def security_admin(office: Organisation) -> User:
+    """The security administrator (安全管理员): manages accounts, nothing else."""
+    return UserFactory.create(
+        username="security_a", role=User.Role.SECURITY, organisation=office, is_staff=True
+    )
+
+
+@pytest.fixture
 def users_by_role(
-    admin: User, assessor: User, vendor: User, owner: User, auditor: User
+    admin: User, assessor: User, vendor: User, owner: User, auditor: User, security_admin: User
 ) -> dict[str, User]:
-    return {u.role: u for u in (admin, assessor, vendor, owner, auditor)}
+    return {u.role: u for u in (admin, assessor, vendor, owner, auditor, security_admin)}
 
 
 def client_for(user: User | None) -> Client:

@@ -1,4 +1,4 @@
-"""The access matrix: every URL pattern of the portal, requested by each of eight principals.
+"""The access matrix: every URL pattern of the portal, requested by each of nine principals.
 
 The test walks ``get_resolver()`` and fails when a pattern has no probe here, or a probe lacks an
 expectation for one of the principals: adding a page means saying who may use it. Each request
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin as django_admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -67,6 +68,7 @@ PRINCIPALS = (
     "assessor_other",
     "admin",
     "auditor",
+    "security",
 )
 
 
@@ -113,7 +115,12 @@ def _pdf(name: str) -> SimpleUploadedFile:
 
 
 def build_world(
-    admin: User, auditor: User, vendor: User, outsider_vendor: User, owner: User
+    admin: User,
+    auditor: User,
+    vendor: User,
+    outsider_vendor: User,
+    owner: User,
+    security_admin: User,
 ) -> World:
     from indicators.services import default_catalogs_load
 
@@ -219,6 +226,7 @@ def build_world(
         "assessor_other": assessor_other,
         "admin": admin,
         "auditor": auditor,
+        "security": security_admin,
     }
     return World(
         users=users,
@@ -237,6 +245,16 @@ def build_world(
         admin_objects={
             "accounts.organisation": owner_org,
             "accounts.user": vendor,
+            "axes.accessattempt": AccessAttempt.objects.create(
+                username="vendor_a",
+                ip_address="203.0.113.9",
+                user_agent="（测试）",
+                get_data="",
+                post_data="",
+                http_accept="",
+                path_info="/login/",
+                failures_since_start=3,
+            ),
             "assessments.cloud": clouds[0],
             "audit.auditevent": AuditEvent.objects.order_by("pk").first(),
             "indicators.framework": framework,
@@ -309,11 +327,21 @@ PROBES: dict[str, Probe] = {
     # --- Signing in, the dashboard, health, languages
     "accounts:login": Probe(everyone(200, **{p: REDIRECT for p in PRINCIPALS[1:]})),
     "accounts:logout": Probe(everyone(LOGIN), method="POST"),
+    # Two-factor sign-in (force_login gives the roles that need it a verified session): the
+    # code step sends a verified or code-less session on; anyone may set up an app.
+    "accounts:two_factor_verify": Probe(expect(REDIRECT)),
+    "accounts:two_factor_setup": Probe(expect(200)),
+    "accounts:two_factor": Probe(expect(200)),
+    # Those with an app get new recovery codes; the others are sent to set one up first.
+    "accounts:two_factor_recovery_codes": Probe(
+        expect(REDIRECT, assessor=200, assessor_other=200, admin=200, auditor=200, security=200),
+        method="POST",
+    ),
     "dashboard": Probe(expect(200)),
     "healthz": Probe(everyone(200)),
     "set_language": Probe(everyone(REDIRECT), method="POST", data=lambda w: {"language": "en"}),
     # --- The vendor's self-assessment
-    "assessments:list": Probe(expect(200, auditor=404)),
+    "assessments:list": Probe(expect(200, auditor=404, security=404)),
     "assessments:detail": Probe(expect(404, **READERS), kwargs=live),
     "assessments:answer_save": Probe(
         expect(404, vendor_a=200),
@@ -404,6 +432,12 @@ PROBES: dict[str, Probe] = {
         method="POST",
         kwargs=lambda w: {"pk": w.evidence.pk},
         xhr=True,
+    ),
+    # Admins only; the file is not waiting for a scan, so the admin is sent back, told so.
+    "assessments:evidence_rescan": Probe(
+        expect(404, vendor_a=403, owner=403, assessor=403, admin=REDIRECT),
+        method="POST",
+        kwargs=lambda w: {"pk": w.evidence.pk},
     ),
     # --- Scores and vetoes
     "scoring:assessment_result": Probe(
@@ -509,8 +543,10 @@ PROBES: dict[str, Probe] = {
     ),
     "notifications:password_reset_complete": Probe(everyone(200)),
     # --- The audit trail
-    "audit:event_list": Probe(expect(404, admin=200, auditor=200)),
-    "audit:export": Probe(expect(404, admin=200, auditor=200), kwargs=lambda w: {"fmt": "csv"}),
+    "audit:event_list": Probe(expect(404, auditor=200)),
+    "audit:export": Probe(expect(404, auditor=200), kwargs=lambda w: {"fmt": "csv"}),
+    # Checking the hash chain only reads the trail: the auditor's, queued and sent back.
+    "audit:chain_check": Probe(expect(404, auditor=REDIRECT), method="POST"),
     # --- Indicator catalogs
     "indicators:framework_list": Probe(expect(200)),
     "indicators:framework_upload": Probe(admin_only(200)),
@@ -522,25 +558,30 @@ PROBES: dict[str, Probe] = {
     # --- The REST API (DRF answers 403 to anonymous requests)
     "indicators_api:framework_list": Probe(expect(200, anonymous=403)),
     "indicators_api:framework_detail": Probe(expect(200, anonymous=403), kwargs=catalog),
-    "assessments_api:assessment_list": Probe(expect(200, anonymous=403, auditor=403)),
+    "assessments_api:assessment_list": Probe(expect(200, anonymous=403, auditor=403, security=403)),
     "assessments_api:assessment_detail": Probe(
-        expect(404, anonymous=403, auditor=403, **READERS), kwargs=live
+        expect(404, anonymous=403, auditor=403, security=403, **READERS), kwargs=live
     ),
 }
 
 
-# The Django admin site: only admins get in; everyone else is sent to its sign-in page.
-def admin_site(ok: Outcome) -> dict[str, Outcome]:
-    return expect(ADMIN_LOGIN, anonymous=ADMIN_LOGIN, admin=ok)
+# The Django admin site: only the admin and the security administrator get in; everyone else is
+# sent to its sign-in page. Inside, each model is one of theirs (three-role separation): the
+# other gets 403 (404 for a section with nothing of theirs).
+def admin_site(ok: Outcome, security: Outcome | None = None) -> dict[str, Outcome]:
+    return expect(
+        ADMIN_LOGIN, anonymous=ADMIN_LOGIN, admin=ok, security=ok if security is None else security
+    )
 
 
 PROBES.update(
     {
         "admin:index": Probe(admin_site(200)),
-        "admin:login": Probe(everyone(200, admin=REDIRECT)),
+        # One door: the portal's sign-in page (password, then the code) for the anonymous.
+        "admin:login": Probe(everyone(REDIRECT, anonymous=LOGIN)),
         # Only a signed-in admin is signed out (to the portal's sign-in page); the site sends
         # everyone else to its index, which sends them on to its sign-in page.
-        "admin:logout": Probe(everyone(REDIRECT, admin=LOGIN), method="POST"),
+        "admin:logout": Probe(everyone(REDIRECT, admin=LOGIN, security=LOGIN), method="POST"),
         "admin:password_change": Probe(admin_site(200)),
         "admin:password_change_done": Probe(admin_site(200)),
         "admin:autocomplete": Probe(admin_site(403)),  # no autocomplete fields: refused
@@ -553,26 +594,31 @@ PROBES.update(
                 "object_id": w.admin_objects["accounts.organisation"].pk,
             },
         ),
-        "admin:app_list": Probe(admin_site(200), kwargs=lambda w: {"app_label": "accounts"}),
+        "admin:app_list": Probe(
+            admin_site(404, security=200), kwargs=lambda w: {"app_label": "accounts"}
+        ),
         "admin:auth_user_password_change": Probe(
-            admin_site(200), kwargs=lambda w: {"id": w.users["vendor_a"].pk}
+            admin_site(403, security=200), kwargs=lambda w: {"id": w.users["vendor_a"].pk}
         ),
         "admin/(?P<url>.*)$": Probe(admin_site(404), path=lambda w: "/admin/no-such-page/"),
     }
 )
 
-# What the admin site lets an admin do with each model (its ModelAdmin): (add, delete).
+# What the admin site lets its user do with each model (its ModelAdmin): (add, delete), and
+# whose the model is ("admin", "security", or None: nobody's, the auditor reads the trail in
+# the portal).
 ADMIN_MODELS = {
-    "accounts.organisation": (True, False),
-    "accounts.user": (True, False),
-    "assessments.cloud": (True, False),
-    "audit.auditevent": (False, False),
-    "indicators.framework": (False, False),  # published frameworks never change
-    "indicators.indicator": (False, False),
-    "reports.scoreresult": (False, False),
-    "reports.campaignscoringrun": (False, False),
-    "reports.vetofinding": (False, False),
-    "notifications.notification": (False, False),
+    "accounts.organisation": (True, False, "security"),
+    "accounts.user": (True, False, "security"),
+    "axes.accessattempt": (False, False, "security"),
+    "assessments.cloud": (True, False, "admin"),
+    "audit.auditevent": (False, False, None),
+    "indicators.framework": (False, False, "admin"),  # published frameworks never change
+    "indicators.indicator": (False, False, "admin"),
+    "reports.scoreresult": (False, False, "admin"),
+    "reports.campaignscoringrun": (False, False, "admin"),
+    "reports.vetofinding": (False, False, "admin"),
+    "notifications.notification": (False, False, "admin"),
 }
 
 
@@ -586,17 +632,21 @@ def _admin_object_path(label: str) -> Callable[[World], str]:
 
 
 def _admin_model_probes() -> None:
-    for label, (can_add, can_delete) in ADMIN_MODELS.items():
+    for label, (can_add, can_delete, whose) in ADMIN_MODELS.items():
         app, model = label.split(".")
         # Framework and indicator change pages of a published version are read-only views.
         obj = _admin_object(label)
-        PROBES[f"admin:{app}_{model}_changelist"] = Probe(admin_site(200))
-        PROBES[f"admin:{app}_{model}_add"] = Probe(admin_site(200 if can_add else 403))
-        PROBES[f"admin:{app}_{model}_history"] = Probe(admin_site(200), kwargs=obj)
-        PROBES[f"admin:{app}_{model}_delete"] = Probe(
-            admin_site(200 if can_delete else 403), kwargs=obj
-        )
-        PROBES[f"admin:{app}_{model}_change"] = Probe(admin_site(200), kwargs=obj)
+
+        def site(ok: Outcome, whose: str | None = whose) -> dict[str, Outcome]:
+            return admin_site(
+                ok if whose == "admin" else 403, security=ok if whose == "security" else 403
+            )
+
+        PROBES[f"admin:{app}_{model}_changelist"] = Probe(site(200))
+        PROBES[f"admin:{app}_{model}_add"] = Probe(site(200 if can_add else 403))
+        PROBES[f"admin:{app}_{model}_history"] = Probe(site(200), kwargs=obj)
+        PROBES[f"admin:{app}_{model}_delete"] = Probe(site(200 if can_delete else 403), kwargs=obj)
+        PROBES[f"admin:{app}_{model}_change"] = Probe(site(200), kwargs=obj)
         PROBES[f"admin/{app}/{model}/<path:object_id>/"] = Probe(
             admin_site(REDIRECT), path=_admin_object_path(label)
         )
@@ -659,11 +709,12 @@ def test_every_principal_gets_exactly_what_the_policy_allows_on_every_url(
     vendor: User,
     outsider_vendor: User,
     owner: User,
+    security_admin: User,
     signing_key: Path,  # noqa: F811
     settings: Settings,
 ) -> None:
     settings.VERIFY_RATE_LIMIT = 1_000_000
-    world = build_world(admin, auditor, vendor, outsider_vendor, owner)
+    world = build_world(admin, auditor, vendor, outsider_vendor, owner, security_admin)
     clients = {principal: Client() for principal in PRINCIPALS}
     mismatches: list[str] = []
     requests = 0
