@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import policy, services
 from .admin_site import PolicyModelAdmin, ReadOnlyModelAdmin
-from .models import Organisation, User
+from .models import FailedSignIn, Organisation, User
 from .policy import Action
 from .twofactor.services import two_factor_reset
 
@@ -127,15 +127,44 @@ class UserAdmin(PolicyModelAdmin, DjangoUserAdmin):
 
 
 # axes' own admin pages (AXES_ENABLE_ADMIN) ask Django's permissions, which nobody holds here.
-@admin.register(AccessAttempt)
+class AttemptTimeFilter(admin.DateFieldListFilter):
+    """By the last failed attempt (Django names the filter after the field, in axes' English)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("Last failed attempt")
+
+
+@admin.register(FailedSignIn)
 class AccessAttemptAdmin(ReadOnlyModelAdmin):
     """Failed sign-ins by account, address and browser, read-only; the action lifts the lockout
     of their addresses (unlocking an account is an action on the users)."""
 
     action = Action.USER_UNLOCK
-    list_display = ["attempt_time", "username", "ip_address", "failures_since_start", "path_info"]
-    list_filter = ["attempt_time"]
+    # axes has no Chinese of its own: the columns are named here.
+    list_display = ["last_attempt", "account", "address", "failures", "page"]
+    list_filter = [("attempt_time", AttemptTimeFilter)]
     search_fields = ["username", "ip_address"]
+
+    @admin.display(description=_("Last failed attempt"), ordering="attempt_time")
+    def last_attempt(self, attempt: AccessAttempt) -> object:
+        return attempt.attempt_time
+
+    @admin.display(description=_("Username tried"), ordering="username")
+    def account(self, attempt: AccessAttempt) -> object:
+        return attempt.username
+
+    @admin.display(description=_("Client address"), ordering="ip_address")
+    def address(self, attempt: AccessAttempt) -> object:
+        return attempt.ip_address
+
+    @admin.display(description=_("Failed sign-ins"), ordering="failures_since_start")
+    def failures(self, attempt: AccessAttempt) -> object:
+        return attempt.failures_since_start
+
+    @admin.display(description=_("Page"))
+    def page(self, attempt: AccessAttempt) -> object:
+        return attempt.path_info
     fields = ["username", "ip_address", "user_agent", "path_info", "failures_since_start"]
     actions = ["unlock_addresses"]
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -145,3 +146,14 @@ class User(AbstractUser):
                     }
                 }
             )
+
+
+class FailedSignIn(AccessAttempt):
+    """django-axes' record of failed sign-ins for one account and address, as the security
+    administrator's admin pages show it (axes has no Chinese of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("failed sign-in record")
+        verbose_name_plural = _("failed sign-in records")
+

@@ -561,7 +561,7 @@ def auditor_queues(user: User, today: datetime.date | None = None) -> list[WorkQ
 def security_queues(user: User) -> list[WorkQueue]:
     """The security administrator's: accounts and addresses locked out of signing in."""
     accounts, addresses = account_selectors.lockout_counts()
-    locked = reverse("admin:axes_accessattempt_changelist")
+    locked = reverse("admin:accounts_failedsignin_changelist")
     return [
         WorkQueue(
             key="locked_accounts",

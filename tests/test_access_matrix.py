@@ -245,7 +245,7 @@ def build_world(
         admin_objects={
             "accounts.organisation": owner_org,
             "accounts.user": vendor,
-            "axes.accessattempt": AccessAttempt.objects.create(
+            "accounts.failedsignin": AccessAttempt.objects.create(
                 username="vendor_a",
                 ip_address="203.0.113.9",
                 user_agent="（测试）",
@@ -610,7 +610,7 @@ PROBES.update(
 ADMIN_MODELS = {
     "accounts.organisation": (True, False, "security"),
     "accounts.user": (True, False, "security"),
-    "axes.accessattempt": (False, False, "security"),
+    "accounts.failedsignin": (False, False, "security"),
     "assessments.cloud": (True, False, "admin"),
     "audit.auditevent": (False, False, None),
     "indicators.framework": (False, False, "admin"),  # published frameworks never change

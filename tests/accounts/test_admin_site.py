@@ -37,7 +37,7 @@ def test_a_security_administrator_sees_accounts_and_organisations_only(
 
     assert reverse("admin:accounts_user_changelist") in page
     assert reverse("admin:accounts_organisation_changelist") in page
-    assert reverse("admin:axes_accessattempt_changelist") in page
+    assert reverse("admin:accounts_failedsignin_changelist") in page
     assert reverse("admin:assessments_cloud_changelist") not in page
     assert reverse("admin:audit_auditevent_changelist") not in page
 

@@ -222,10 +222,10 @@ def test_the_security_administrator_unlocks_an_address(vendor: User, security_ad
     assert attempt is not None
 
     admin_client = client_for(security_admin)
-    listed = admin_client.get(reverse("admin:axes_accessattempt_changelist"))
+    listed = admin_client.get(reverse("admin:accounts_failedsignin_changelist"))
     assert listed.status_code == 200 and attacker in listed.content.decode()
     admin_client.post(
-        reverse("admin:axes_accessattempt_changelist"),
+        reverse("admin:accounts_failedsignin_changelist"),
         {"action": "unlock_addresses", "_selected_action": [attempt.pk]},
     )
 
@@ -241,7 +241,9 @@ def test_nobody_but_the_security_administrator_unlocks(
     for user in (admin, auditor, vendor):
         with pytest.raises(Denied):
             services.lockout_clear(user=vendor, acting_user=user)
-    assert client_for(admin).get(reverse("admin:axes_accessattempt_changelist")).status_code == 403
+    assert (
+        client_for(admin).get(reverse("admin:accounts_failedsignin_changelist")).status_code == 403
+    )
 
 
 def test_force_login_and_an_ordinary_sign_in_record_no_attempt(vendor: User) -> None:

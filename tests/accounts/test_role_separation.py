@@ -91,7 +91,7 @@ def test_each_is_refused_the_pages_of_the_others(
     users = reverse("admin:accounts_user_changelist")
     organisations = reverse("admin:accounts_organisation_changelist")
     clouds = reverse("admin:assessments_cloud_changelist")
-    locked = reverse("admin:axes_accessattempt_changelist")
+    locked = reverse("admin:accounts_failedsignin_changelist")
     trail_in_admin = reverse("admin:audit_auditevent_changelist")
 
     as_admin, as_security, as_auditor = (
