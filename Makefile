@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/govcloud_eval
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: help run test e2e bootstrap bootstrap-test setup demo lint format messages check bench clean backup restore
+.PHONY: help run otp test e2e bootstrap bootstrap-test setup demo lint format messages check bench clean backup restore
 
 help:
 	@echo "make run    serve the portal at http://127.0.0.1:$(PORT) with demo data (SQLite, tasks in-process)"
@@ -38,6 +38,11 @@ run: setup
 	@echo "  govcloud_eval is starting at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	@echo ""
 	@exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The current two-factor code of a demo account, for signing in to the demo: make otp ACCOUNT=admin
+otp:
+	@test -n "$(ACCOUNT)" || { echo "Say whose code: make otp ACCOUNT=admin"; exit 2; }
+	@$(PY) manage.py demo_otp_code $(ACCOUNT)
 
 # The test environment: PostgreSQL, Redis and the SeaweedFS S3 server scripts/services.sh starts.
 TEST_ENV = export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \

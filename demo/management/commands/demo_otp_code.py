@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from django_otp.oath import TOTP
 
 from accounts.models import User
@@ -20,7 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = User.objects.filter(username=options["username"]).first()
+        try:
+            user = User.objects.filter(username=options["username"]).first()
+        except DatabaseError as error:
+            raise CommandError(
+                f"The database has no accounts yet ({error}): `make run` creates the demo first."
+            ) from error
         if user is None:
             raise CommandError(f"No account {options['username']!r}.")
         if not user.is_demo:
