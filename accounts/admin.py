@@ -165,6 +165,7 @@ class AccessAttemptAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("Page"))
     def page(self, attempt: AccessAttempt) -> object:
         return attempt.path_info
+
     fields = ["username", "ip_address", "user_agent", "path_info", "failures_since_start"]
     actions = ["unlock_addresses"]
 

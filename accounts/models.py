@@ -156,4 +156,3 @@ class FailedSignIn(AccessAttempt):
         proxy = True
         verbose_name = _("failed sign-in record")
         verbose_name_plural = _("failed sign-in records")
-

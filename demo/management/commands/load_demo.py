@@ -49,5 +49,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {user.username:<10} {user.get_role_display():<8} {user}{code}")
         self.stdout.write(
             "Two-factor code (demo accounts only, secret published in demo/accounts.py: "
-            f"{DEMO_TOTP_SECRET}):\n  make otp ACCOUNT=USERNAME   (or: .venv/bin/python manage.py demo_otp_code USERNAME)"
+            f"{DEMO_TOTP_SECRET}):\n  make otp ACCOUNT=USERNAME"
+            "   (or: .venv/bin/python manage.py demo_otp_code USERNAME)"
         )
