@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govcloud_eval.clientip import client_address
+from govcloud_eval.forms import wants_json
 
 # Axes answers with this status; so does the portal's page.
 STATUS = 429
@@ -40,14 +41,6 @@ def cool_off() -> datetime.timedelta:
     return value
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("x-requested-with") == "XMLHttpRequest"
-        or "application/json" in request.headers.get("accept", "")
-        or request.path.startswith("/api/")
-    )
-
-
 def lockout_response(
     request: HttpRequest,
     original_response: HttpResponse | None = None,
@@ -58,7 +51,7 @@ def lockout_response(
     the user's language; JSON for scripts."""
     retry_at = timezone.localtime(timezone.now() + cool_off())
     minutes = int(cool_off().total_seconds() // 60)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "detail": _(

@@ -19,6 +19,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from govcloud_eval.forms import wants_json
+
 from . import services
 
 # The session key holding the last request's time (seconds since the epoch, an int).
@@ -28,15 +30,6 @@ TOUCH_INTERVAL = 60
 
 def now_seconds() -> int:
     return int(time.time())
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return (
-        request.path.startswith("/api/")
-        or request.headers.get("x-requested-with") == "XMLHttpRequest"
-        or "application/json" in request.headers.get("accept", "")
-        or "application/json" in request.headers.get("content-type", "")
-    )
 
 
 class IdleTimeoutMiddleware:
@@ -62,7 +55,7 @@ class IdleTimeoutMiddleware:
         text = _(
             "You were signed out after %(minutes)d minutes without activity. Please sign in again."
         ) % {"minutes": timeout // 60}
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"detail": text, "signed_out": True}, status=401)
         messages.info(request, text)
         return redirect_to_login(request.get_full_path())

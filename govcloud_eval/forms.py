@@ -1,6 +1,9 @@
-"""Reading values that forms post, where a view does without a Django form."""
+"""Reading values that forms post, where a view does without a Django form, and whether the
+request wants its answer as JSON."""
 
 from __future__ import annotations
+
+from django.http import HttpRequest
 
 # The largest primary key a form may name: beyond, a PostgreSQL bigint overflows (a query error,
 # not a "no such object").
@@ -14,3 +17,14 @@ def posted_id(value: str | None) -> int | None:
     if not (value.isascii() and value.isdigit()) or len(value) > _MAX_ID_DIGITS:
         return None
     return int(value)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether the answer should be JSON, not a page: the pages' scripts (``X-Requested-With``,
+    or JSON in ``Accept`` or ``Content-Type``) and the API."""
+    return (
+        request.headers.get("x-requested-with") == "XMLHttpRequest"
+        or "application/json" in request.headers.get("accept", "")
+        or "application/json" in request.headers.get("content-type", "")
+        or request.path.startswith("/api/")
+    )

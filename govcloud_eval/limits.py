@@ -23,6 +23,8 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from .forms import wants_json
+
 # Room for the multipart boundaries, part headers and the other fields around a file.
 SLACK = 64 * 1024
 
@@ -66,10 +68,7 @@ def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
     message = _("The request is larger than this page accepts (at most %(limit)s).") % {
         "limit": filesizeformat(limit)
     }
-    wants_json = request.headers.get("x-requested-with") == "XMLHttpRequest" or (
-        "application/json" in request.headers.get("accept", "")
-    )
-    if wants_json:
+    if wants_json(request):
         response: HttpResponse = JsonResponse({"ok": False, "errors": [message]}, status=413)
     else:
         response = render(request, "413.html", {"message": message}, status=413)

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from govcloud_eval.forms import wants_json
 from indicators.models import Dimension, Indicator
 
 from .. import selectors
@@ -96,12 +97,6 @@ def parse_value(raw: str | None) -> Decimal | None:
     if not value.is_finite():
         raise ValidationError({"value": _("“%(value)s” is not a number.") % {"value": raw}})
     return value
-
-
-def wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("x-requested-with") == "XMLHttpRequest" or (
-        "application/json" in request.headers.get("accept", "")
-    )
 
 
 def json_errors(error: ValidationError, status: int = 400) -> JsonResponse:

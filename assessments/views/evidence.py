@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthenticatedRequest
+from govcloud_eval.forms import wants_json
 from govcloud_eval.limits import max_body
 from govcloud_eval.storage import open_stream
 from indicators.models import Indicator
@@ -44,7 +45,6 @@ from ..evidence import selectors as evidence_selectors
 from ..evidence import services as evidence_services
 from ..evidence import uploads as evidence_uploads
 from ..models import Assessment, Evidence
-from .common import wants_json
 
 
 def _get_assessment_for_user(request: AuthenticatedRequest, pk: int) -> Assessment:

@@ -45,6 +45,7 @@ from assessments.scoresheet.workbook import (
     RATIONALE_COLUMN,
     SHEET,
 )
+from audit.chain import verify_chain
 from audit.models import AuditEvent
 from indicators.models import Indicator
 from indicators.services import default_catalogs_load
@@ -388,6 +389,14 @@ def test_one_evaluation_year_runs_on_the_deployed_topology(
 
     # Nothing was written on the web's or the workers' local disk.
     assert list(topology.media_root.rglob("*")) == []
+
+    # The audit trail that gunicorn and the workers wrote is one intact hash chain, each record
+    # sealed by the process that wrote it right after its commit (none left for the hourly task).
+    chain = verify_chain()
+    assert chain.intact and chain.checked > 0, chain
+    for action in ("assessments.assessment.submitted", "reports.report.rendered"):
+        assert AuditEvent.objects.filter(action=action).exists(), action
+        assert not AuditEvent.objects.filter(action=action, seq__isnull=True).exists(), action
 
 
 def _good_value(indicator: Indicator) -> str:
