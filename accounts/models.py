@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime
+
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .divisions import AdminLevel, division_lookup
@@ -156,3 +159,33 @@ class FailedSignIn(AccessAttempt):
         proxy = True
         verbose_name = _("failed sign-in record")
         verbose_name_plural = _("failed sign-in records")
+
+
+class ApiToken(models.Model):
+    """A personal API token: its owner named it, saw it once when it was created, and may revoke
+    it. Only the SHA-256 of the secret is stored (the secret is 32 random bytes, so a fast hash
+    is enough: nobody can try secrets against it); ``prefix`` (its first characters) lets the
+    owner tell tokens apart in the list."""
+
+    PREFIX = "gce_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_active(self, now: datetime.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

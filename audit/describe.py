@@ -74,6 +74,15 @@ ACTIONS: dict[str, ActionText] = {
         gettext_lazy("%(actor)s signed out"), gettext_lazy("Signed out")
     ),
     # Login security: failed sign-ins, lockouts and unlocking (accounts.signals, lockout_clear)
+    # Personal API tokens (accounts.api_tokens)
+    "accounts.api_token.created": ActionText(
+        gettext_lazy("%(actor)s created an API token for %(object)s"),
+        gettext_lazy("API token created"),
+    ),
+    "accounts.api_token.revoked": ActionText(
+        gettext_lazy("%(actor)s revoked an API token of %(object)s"),
+        gettext_lazy("API token revoked"),
+    ),
     "accounts.user.timed_out": ActionText(
         gettext_lazy("%(actor)s was signed out after a time without activity"),
         gettext_lazy("Signed out for inactivity"),

@@ -61,6 +61,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # The API's OpenAPI schema and docs; Swagger UI's files (drf_spectacular_sidecar) as static
+    # files; the list filters.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     # Two-factor sign-in: TOTP authenticator apps, and recovery codes (static tokens).
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -549,18 +554,63 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal API tokens (Authorization: Bearer …) for other systems; the browser's session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "govcloud_eval.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "govcloud_eval.api.throttling.UserThrottle",
+        "govcloud_eval.api.throttling.AnonThrottle",
+    ],
+    "NUM_PROXIES": None,  # set below from TRUSTED_PROXY_COUNT
+    "EXCEPTION_HANDLER": "govcloud_eval.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests a minute per signed-in user and per anonymous client address (govcloud_eval.api).
+API_THROTTLE_RATES: dict[str, str | None] = {
+    "user": env.str("API_THROTTLE_USER", default="600/minute"),
+    "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+}
+# How long a personal API token lives unless its owner chooses otherwise (days).
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=365)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "政务云评估门户 API · govcloud_eval API",
+    "DESCRIPTION": (
+        "The portal's REST API: the same rules as its pages. Authenticate with a personal token "
+        "(`Authorization: Bearer gce_…`, created on your account page) or the browser session. "
+        "Every list is paged (`page`, `page_size`) and filtered; every error has the shape of "
+        "`Error`. Guide: docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": ["govcloud_eval.api.schema.document_errors"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Security ---------------------------------------------------------------------------------
 # How many proxies in front of the portal append to X-Forwarded-For (0: the header is ignored).
 # The verification rate limit, the login lockout and the audit trail see the address it gives.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -7,7 +7,10 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.urls import reverse
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
 
 from accounts import policy
 from accounts import selectors as account_selectors
@@ -83,3 +86,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: the portal's own page, in the user's language, saying what to do
     (usually: reload the form and send it again). ``reason`` is Django's, for the logs only."""
     return render(request, "403_csrf.html", status=403)
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI 3 document of ``/api/v1/`` (YAML, or JSON with ``?format=json``). Public:
+    it describes what exists, and every operation still asks the access policy."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI over the schema, from the static files (no inline script: the CSP)."""
+    return render(request, "api/docs.html", {"schema_url": reverse("api_schema")})

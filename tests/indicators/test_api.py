@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_api_needs_a_signed_in_user(comprehensive: Framework) -> None:
     response = client_for(None).get("/api/v1/frameworks/")
-    assert response.status_code == 403
+    assert response.status_code == 401
 
 
 def test_the_list_names_every_readable_version_with_a_link(
