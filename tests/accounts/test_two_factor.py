@@ -140,7 +140,18 @@ def test_an_unverified_session_of_an_admin_gets_403_json_from_the_api(
 
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
-    assert "Two-factor authentication required" in response.json()["detail"]
+    assert response.json()["code"] == "two_factor_required"
+    assert "Two-factor authentication required" in response.json()["message"]
+
+
+def test_an_unverified_session_cannot_create_an_api_token(client: Client, admin: User) -> None:
+    client.force_login(admin)  # no shortcut: a token would skip the second factor for good
+
+    response = client.post(reverse("accounts:api_tokens"), {"name": "x", "days": 30})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:two_factor_verify"))
+    assert not admin.api_tokens.exists()
 
 
 def test_public_pages_stay_open_to_a_session_waiting_for_its_code(
