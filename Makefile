@@ -57,6 +57,7 @@ test: bootstrap-test
 	  .venv/bin/mypy && \
 	  $(PY) manage.py makemigrations --check --dry-run && \
 	  $(PY) manage.py permissions_doc --check && \
+	  $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # One evaluation year on the deployed topology (gunicorn, Celery workers and beat, PostgreSQL,
@@ -71,6 +72,7 @@ lint: bootstrap-test
 	@.venv/bin/mypy
 	@$(PY) manage.py makemigrations --check --dry-run
 	@$(PY) manage.py permissions_doc --check
+	@$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 format:
 	@.venv/bin/ruff format .

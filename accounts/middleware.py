@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from govcloud_eval.api.errors import error_body
 from govcloud_eval.forms import wants_json
 
 from . import services
@@ -56,6 +57,8 @@ class IdleTimeoutMiddleware:
             "You were signed out after %(minutes)d minutes without activity. Please sign in again."
         ) % {"minutes": timeout // 60}
         if wants_json(request):
-            return JsonResponse({"detail": text, "signed_out": True}, status=401)
+            return JsonResponse(
+                {"detail": text, "signed_out": True, **error_body("signed_out", text)}, status=401
+            )
         messages.info(request, text)
         return redirect_to_login(request.get_full_path())

@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from .api.errors import error_body
 from .forms import wants_json
 
 # Room for the multipart boundaries, part headers and the other fields around a file.
@@ -69,7 +70,10 @@ def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
         "limit": filesizeformat(limit)
     }
     if wants_json(request):
-        response: HttpResponse = JsonResponse({"ok": False, "errors": [message]}, status=413)
+        # The pages' scripts read ``errors``; API clients the shape of every API error.
+        response: HttpResponse = JsonResponse(
+            {"ok": False, "errors": [message], **error_body("too_large", message)}, status=413
+        )
     else:
         response = render(request, "413.html", {"message": message}, status=413)
     return close_unread(request, response)

@@ -519,6 +519,12 @@ SWEEP_INTERVAL_SECONDS: int = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 if SWEEP_INTERVAL_SECONDS <= 0:
     _problems.append("SWEEP_INTERVAL_SECONDS must be a positive number of seconds.")
 CELERY_BEAT_SCHEDULE = {
+    # Resumable uploads left without a chunk past their expiry: chunks deleted; old rows forgotten.
+    "assessments-resumable-uploads-expire": {
+        "task": "assessments.resumable_uploads_expire",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 3000.0},
+    },
     # Seals audit records whose sealing after commit failed, then checks the whole hash chain.
     "audit-seal-and-verify": {
         "task": "audit.seal_and_verify",
@@ -585,6 +591,10 @@ API_THROTTLE_RATES: dict[str, str | None] = {
     "user": env.str("API_THROTTLE_USER", default="600/minute"),
     "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
 }
+# Resumable evidence uploads over the API (tus): the largest chunk one PATCH may carry (also the
+# request-size limit of the upload URLs), and how long an upload waits for its next chunk.
+RESUMABLE_CHUNK_MAX_BYTES = env.int("RESUMABLE_CHUNK_MAX_BYTES", default=64 * 1024 * 1024)
+RESUMABLE_UPLOAD_EXPIRY = env.int("RESUMABLE_UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
 # How long a personal API token lives unless its owner chooses otherwise (days).
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=365)
 
@@ -600,7 +610,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"FrameworkStateEnum": "indicators.models.Framework.State"},
     "POSTPROCESSING_HOOKS": ["govcloud_eval.api.schema.document_errors"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

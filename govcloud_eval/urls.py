@@ -27,3 +27,9 @@ urlpatterns = [
     path("i18n/setlang/", notification_views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ errors are JSON of the API's one error shape; elsewhere the portal's pages.
+handler400 = "govcloud_eval.views.bad_request"
+handler403 = "govcloud_eval.views.permission_denied"
+handler404 = "govcloud_eval.views.page_not_found"
+handler500 = "govcloud_eval.views.server_error"

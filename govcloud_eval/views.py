@@ -6,8 +6,10 @@ from typing import Any
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import defaults
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
@@ -19,6 +21,7 @@ from accounts.policy import Action
 from accounts.requests import AuthenticatedRequest
 from assessments import selectors as assessment_selectors
 from audit.selectors import audit_event_list
+from govcloud_eval.api.errors import error_body
 
 from . import health, worklists
 
@@ -100,3 +103,36 @@ class ApiSchemaView(SpectacularAPIView):
 def api_docs(request: HttpRequest) -> HttpResponse:
     """Swagger UI over the schema, from the static files (no inline script: the CSP)."""
     return render(request, "api/docs.html", {"schema_url": reverse("api_schema")})
+
+
+def _api_error(request: HttpRequest, status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON of the API's error shape under /api/, the portal's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _api_error(request, 404, "not_found", _("Not found."))
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(
+            request, 500, "server_error", _("Something went wrong on our side: it is logged.")
+        )
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(request, 400, "bad_request", _("The request is malformed."))
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(request, 403, "permission_denied", _("You may not do this."))
+    return defaults.permission_denied(request, exception)

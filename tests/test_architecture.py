@@ -40,6 +40,8 @@ LAYERS: dict[str, float] = {
     "govcloud_eval.limits": -1,
     "govcloud_eval.forms": -1,
     "govcloud_eval.clientip": -1,
+    # The API's error shape, paging, throttles and schema hooks: the same, for every API view.
+    "govcloud_eval.api": -1,
     "accounts": 0,
     "audit": 0,
     "indicators": 1,

@@ -26,6 +26,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from govcloud_eval.api.errors import error_body
+
 from .selectors import STATIC_ID_COLUMN, TOTP_ID_COLUMN, session_needs_second_factor
 
 API_PREFIX = "/api/"
@@ -99,7 +101,10 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         if request.path_info.startswith(API_PREFIX):
             return JsonResponse(
-                {"detail": _("Two-factor authentication required: sign in with your code.")},
+                error_body(
+                    "two_factor_required",
+                    _("Two-factor authentication required: sign in with your code."),
+                ),
                 status=403,
             )
         return redirect_to_login(request.get_full_path(), reverse("accounts:two_factor_verify"))

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 
 class _SettingsRate:
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
         rates: dict[str, str | None] = getattr(settings, "API_THROTTLE_RATES", {})
-        return rates.get(self.scope)
+        return rates.get(self.scope or "")
 
 
 class UserThrottle(_SettingsRate, UserRateThrottle):

@@ -32,6 +32,13 @@ class RubricLevelSerializer(serializers.ModelSerializer):
 
 class IndicatorSerializer(serializers.ModelSerializer):
     evidence_methods = serializers.ListField(child=serializers.CharField(max_length=1))
+    # Blank for the indicators of the other kind of framework: declared so the schema says so.
+    requirement_type = serializers.ChoiceField(
+        choices=Indicator.RequirementType.choices, allow_blank=True, read_only=True
+    )
+    direction = serializers.ChoiceField(
+        choices=Indicator.Direction.choices, allow_blank=True, read_only=True
+    )
     rubric = RubricLevelSerializer(many=True, read_only=True)
 
     class Meta:

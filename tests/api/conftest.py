@@ -23,13 +23,18 @@ from tests.assessments.conftest import (  # noqa: F401
 )
 
 
+def token_secret(user: User) -> str:
+    """A new personal token of ``user``: its secret, as the tokens page shows it once."""
+    _, secret = api_token_create(user=user, name=f"tests {user.pk}", acting_user=user)
+    return secret
+
+
 def token_client(user: User | None) -> APIClient:
     """An API client sending ``Authorization: Bearer <a new token of user>`` (anonymous for
     None), with no session: what a vendor's or an office's own system does."""
     client = APIClient()
     if user is not None:
-        _, secret = api_token_create(user=user, name=f"tests {user.pk}", acting_user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_secret(user)}")
     return client
 
 

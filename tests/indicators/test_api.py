@@ -71,3 +71,49 @@ def test_the_api_is_read_only(admin: User, comprehensive: Framework) -> None:
     client = client_for(admin)
     assert client.post("/api/v1/frameworks/", {}).status_code == 405
     assert client.delete("/api/v1/frameworks/comprehensive-model/2024.1/").status_code == 405
+
+
+def test_the_framework_list_is_filtered_and_runs_the_same_queries_for_10_and_400_versions(
+    admin: User,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.api_tokens import api_token_create
+
+    _, secret = api_token_create(user=admin, name="count", acting_user=admin)
+    client = client_for(None)
+
+    def add(count: int, start: int) -> None:
+        Framework.objects.bulk_create(
+            Framework(
+                code=f"bulk-{start + n}",
+                version="1.0",
+                kind=Framework.Kind.COMPREHENSIVE,
+                name_zh=f"批量目录{start + n}",
+                state=Framework.State.DRAFT,
+            )
+            for n in range(count)
+        )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(
+                "/api/v1/frameworks/?page_size=200", HTTP_AUTHORIZATION=f"Bearer {secret}"
+            )
+        assert response.status_code == 200
+        return len(captured)
+
+    add(10, 0)
+    queries()  # the token's first use records it (once a minute): not a cost of the list
+    at_10 = queries()
+    add(390, 10)
+    assert queries() == at_10
+    response = client.get(
+        "/api/v1/frameworks/?code=bulk-7&state=draft", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert [f["code"] for f in response.json()["results"]] == ["bulk-7"]
+    response = client.get(
+        "/api/v1/frameworks/?state=nonsense", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
