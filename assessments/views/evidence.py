@@ -210,7 +210,7 @@ PDF_PREVIEW_POLICY = (
 )
 
 
-def _content_disposition(kind: str, name: str, pk: int) -> str:
+def content_disposition(kind: str, name: str, pk: int) -> str:
     """Both forms of the name: an ASCII fallback for old clients and the UTF-8 original."""
     stem, extension = os.path.splitext(name)
     fallback = "".join(c for c in stem if c.isascii() and c.isprintable() and c not in '"\\;')
@@ -238,7 +238,7 @@ def _serve(item: Evidence, *, inline: bool) -> HttpResponseBase:
     response = FileResponse(handle, content_type=item.content_type or "application/octet-stream")
     if "Content-Length" not in response:  # an object store's stream: the recorded size
         response["Content-Length"] = str(item.size)
-    response["Content-Disposition"] = _content_disposition(
+    response["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", item.original_name, item.pk
     )
     response["X-Content-Type-Options"] = "nosniff"
