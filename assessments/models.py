@@ -6,6 +6,7 @@ Single-row rules only; the workflow (who may move what, when) lives in ``service
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -466,3 +467,70 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class ResumableUpload(models.Model):
+    """An evidence file arriving over the API in chunks (the tus protocol), resumable from its
+    last good chunk; once whole it becomes an ``Evidence`` through the same service as a browser
+    upload (``assessments.evidence.resumable``).
+
+    Each chunk is stored as its own object until the file is assembled; an upload with no good
+    chunk for ``RESUMABLE_UPLOAD_EXPIRY`` expires and its chunks are deleted. Only the user who
+    created it sees it."""
+
+    class State(models.TextChoices):
+        RECEIVING = "receiving", _("receiving")
+        ASSEMBLING = "assembling", _("assembling")
+        COMPLETE = "complete", _("complete")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="+")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    # The whole file's length and SHA-256 (hex), as declared when the upload was created.
+    length = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    issued_on = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    # How many bytes have been received in good chunks: where the next chunk starts.
+    offset = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVING)
+    # Why it failed (the validation message), or expired.
+    error = models.CharField(max_length=1000, blank=True)
+    evidence = models.ForeignKey(
+        Evidence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "expires_at"], name="resumable_upload_sweep_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.offset}/{self.length})"
+
+
+class ResumableUploadChunk(models.Model):
+    """One good chunk of a resumable upload, stored as its own object until the file is
+    assembled."""
+
+    upload = models.ForeignKey(ResumableUpload, on_delete=models.CASCADE, related_name="chunks")
+    offset = models.BigIntegerField()
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    stored_name = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["offset"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "offset"], name="resumable_chunk_offset_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} @ {self.offset}"

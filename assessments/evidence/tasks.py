@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import resumable, services
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +41,14 @@ def evidence_scan_sweep_task() -> int:
     if ids:
         logger.warning("evidence scans queued again: %s", ids)
     return len(ids)
+
+
+# No retries: the next beat tick (hourly) is the retry.
+@shared_task(name="assessments.resumable_uploads_expire")
+def resumable_uploads_expire_task() -> int:
+    """Expires the resumable uploads left without a chunk for too long (their chunks are
+    deleted) and forgets those ended a week ago; returns how many expired."""
+    count = resumable.resumable_uploads_expire()
+    if count:
+        logger.info("resumable uploads expired: %s", count)
+    return count
