@@ -228,7 +228,7 @@ def _public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return never_cache(wrapped)
 
 
-def _upload_bytes(upload: UploadedFile, limit: int) -> bytes | None:
+def verification_upload_bytes(upload: UploadedFile, limit: int) -> bytes | None:
     """The whole upload, read once, or None when it holds more than ``limit`` bytes (never
     reading more than one byte past it)."""
     if upload.size is not None and upload.size > limit:
@@ -238,7 +238,7 @@ def _upload_bytes(upload: UploadedFile, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _compare(report: Report, name: str, data: bytes) -> dict[str, Any]:
+def verification_compare(report: Report, name: str, data: bytes) -> dict[str, Any]:
     """What the page says about an uploaded file: its SHA-256 against the issued file's, and
     its signature (``validation``). The verdict names what is true of both: a genuine
     signature on other bytes (another report, another signing of this one) is not this
@@ -313,13 +313,13 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         handler = EvidenceUploadHandler(request, limit=limit)
         request.upload_handlers = [handler]
         upload = request.FILES.get("file")
-        data = None if upload is None else _upload_bytes(upload, limit)
+        data = None if upload is None else verification_upload_bytes(upload, limit)
         if handler.too_large or (upload is not None and data is None):
             context["upload_error"], status = too_large, 413
         elif upload is None:
             context["upload_error"], status = _("Choose the PDF file to compare."), 400
         else:
-            context.update(_compare(report, upload.name or "", data or b""))
+            context.update(verification_compare(report, upload.name or "", data or b""))
     context["verify_url"] = request.build_absolute_uri(
         reverse("certified:verify", args=[report.verification_code])
     )
