@@ -12,6 +12,7 @@ the admin site's sign-in page), ``REDIRECT`` (302 anywhere else: a successful fo
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,6 +321,16 @@ def ranking(w: World) -> dict[str, Any]:
     return {"year": w.ranking.year, "slug": w.ranking.slug}
 
 
+def later(w: World) -> str:
+    return (timezone.localdate() + datetime.timedelta(days=20)).isoformat()
+
+
+def live_assignment(w: World) -> dict[str, Any]:
+    first = w.live.assignments.order_by("pk").first()
+    assert first is not None
+    return {"pk": w.live.pk, "assignment_id": first.pk}
+
+
 # Anyone who may read an assessment (admin; the cloud's vendor and owner; its assessors).
 READERS = {"vendor_a": 200, "owner": 200, "assessor": 200, "admin": 200}
 
@@ -555,12 +566,163 @@ PROBES: dict[str, Probe] = {
     "indicators:framework_publish": Probe(admin_only(200), kwargs=catalog),
     "indicators:framework_retire": Probe(admin_only(200), kwargs=catalog),
     "indicators:framework_new_draft": Probe(admin_only(200), kwargs=catalog),
-    # --- The REST API (DRF answers 403 to anonymous requests)
-    "indicators_api:framework_list": Probe(expect(200, anonymous=403)),
-    "indicators_api:framework_detail": Probe(expect(200, anonymous=403), kwargs=catalog),
-    "assessments_api:assessment_list": Probe(expect(200, anonymous=403, auditor=403, security=403)),
+    # --- The REST API: 401 to anonymous requests (the token scheme names itself in
+    # WWW-Authenticate), 403 to roles never granted the action, 404 for objects not theirs.
+    "api_schema": Probe(everyone(200)),
+    "api_docs": Probe(everyone(200)),
+    "accounts:api_tokens": Probe(expect(200)),
+    "accounts:api_token_revoke": Probe(expect(404), kwargs=lambda w: {"pk": 999_999}),
+    "indicators_api:framework_list": Probe(expect(200, anonymous=401)),
+    "indicators_api:framework_detail": Probe(expect(200, anonymous=401), kwargs=catalog),
+    "assessments_api:assessment_list": Probe(expect(200, anonymous=401, auditor=403, security=403)),
     "assessments_api:assessment_detail": Probe(
-        expect(404, anonymous=403, auditor=403, security=403, **READERS), kwargs=live
+        expect(404, anonymous=401, auditor=403, security=403, **READERS), kwargs=live
+    ),
+    "assessments_api:campaign_list": Probe(expect(403, anonymous=401, admin=200)),
+    "assessments_api:campaign_detail": Probe(
+        expect(403, anonymous=401, admin=200), kwargs=campaign
+    ),
+    "assessments_api:campaign_state": Probe(
+        expect(403, anonymous=401, admin=200),
+        method="POST",
+        kwargs=campaign,
+        data=lambda w: {"state": "reviewing"},
+    ),
+    "assessments_api:campaign_clouds": Probe(
+        expect(403, anonymous=401, admin=200),
+        method="POST",
+        kwargs=campaign,
+        data=lambda w: {"clouds": [w.live.cloud_id]},
+    ),
+    "assessments_api:cloud_list": Probe(expect(403, anonymous=401, admin=200, auditor=200)),
+    "assessments_api:cloud_detail": Probe(
+        expect(403, anonymous=401, admin=200, auditor=200), kwargs=cloud
+    ),
+    "assessments_api:assessment_submit": Probe(
+        expect(403, anonymous=401, vendor_a=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+    ),
+    "assessments_api:assessment_return": Probe(
+        expect(403, anonymous=401, admin=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+        data=lambda w: {"reason": "退回"},
+    ),
+    "assessments_api:assessment_reopen": Probe(
+        expect(403, anonymous=401, admin=200, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+        data=lambda w: {"reason": "重开", "due_on": later(w)},
+    ),
+    "assessments_api:assessment_approve": Probe(
+        expect(403, anonymous=401, admin=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+    ),
+    "assessments_api:assessment_exclude": Probe(
+        expect(403, anonymous=401, admin=200, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+        data=lambda w: {"reason": "移出"},
+    ),
+    "assessments_api:assessment_include": Probe(
+        expect(403, anonymous=401, admin=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+    ),
+    "assessments_api:scoring_submit": Probe(
+        expect(403, anonymous=401, assessor=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+    ),
+    "assessments_api:assignment_create": Probe(
+        expect(403, anonymous=401, admin=400, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live,
+        data=lambda w: {"assessor": w.users["assessor_other"].pk},
+    ),
+    "assessments_api:assignment_remove": Probe(
+        expect(403, anonymous=401, admin=200, vendor_b=404, assessor_other=404),
+        method="POST",
+        kwargs=live_assignment,
+        data=lambda w: {"reason": "回避"},
+    ),
+    "assessments_records_api:answer_list": Probe(
+        expect(404, anonymous=401, auditor=403, security=403, **READERS),
+        kwargs=lambda w: {"assessment_id": w.live.pk},
+    ),
+    # No answer to that indicator in the live assessment: 404 to its readers too.
+    "assessments_records_api:answer_detail": Probe(
+        expect(404, anonymous=401, auditor=403, security=403),
+        kwargs=lambda w: {"assessment_id": w.live.pk, "indicator_code": w.indicator.code},
+    ),
+    "assessments_records_api:rating_list": Probe(
+        expect(403, anonymous=401, assessor=200, admin=200, assessor_other=404),
+        kwargs=lambda w: {"assessment_id": w.live.pk},
+    ),
+    "assessments_records_api:rating_detail": Probe(
+        expect(403, anonymous=401, assessor=404, assessor_other=404),
+        kwargs=lambda w: {"assessment_id": w.live.pk, "indicator_code": w.indicator.code},
+    ),
+    "assessments_records_api:evidence_list": Probe(
+        expect(404, anonymous=401, auditor=403, security=403, **READERS),
+        kwargs=lambda w: {"assessment_id": w.live.pk},
+    ),
+    "assessments_records_api:evidence_detail": Probe(
+        expect(404, anonymous=401, auditor=403, security=403, **READERS),
+        kwargs=lambda w: {"pk": w.evidence.pk},
+    ),
+    "assessments_records_api:evidence_download": Probe(
+        expect(404, anonymous=401, auditor=403, security=403, **READERS),
+        kwargs=lambda w: {"pk": w.evidence.pk},
+    ),
+    # Resumable uploads: only vendors create them (a GET is not allowed: 405); nobody else's
+    # upload exists for anyone.
+    "evidence_uploads_api:upload_create": Probe(
+        expect(403, anonymous=401, vendor_a=405, vendor_b=405)
+    ),
+    "evidence_uploads_api:upload_detail": Probe(
+        expect(403, anonymous=401, vendor_a=404, vendor_b=404),
+        kwargs=lambda w: {"pk": uuid.UUID(int=1)},
+    ),
+    "reports_api:assessment_score": Probe(
+        expect(
+            404,
+            anonymous=401,
+            vendor_a=200,
+            owner=200,
+            assessor=200,
+            admin=200,
+            auditor=403,
+            security=403,
+        ),
+        kwargs=done,
+    ),
+    "reports_api:assessment_report_issue": Probe(
+        expect(403, anonymous=401, admin=201),
+        method="POST",
+        kwargs=done,
+        data=lambda w: {"language": "en"},
+    ),
+    "reports_api:report_list": Probe(
+        expect(403, anonymous=401, vendor_a=200, vendor_b=200, owner=200, admin=200)
+    ),
+    "reports_api:report_detail": Probe(
+        expect(403, anonymous=401, vendor_a=200, vendor_b=404, owner=200, admin=200),
+        kwargs=lambda w: {"pk": w.report.pk},
+    ),
+    "reports_api:report_download": Probe(
+        expect(403, anonymous=401, vendor_a=200, vendor_b=404, owner=200, admin=200),
+        kwargs=lambda w: {"pk": w.report.pk},
+    ),
+    "reports_api:ranking_list": Probe(everyone(200)),
+    "reports_api:ranking_detail": Probe(everyone(200), kwargs=ranking),
+    "reports_api:ranking_version": Probe(
+        everyone(200), kwargs=lambda w: {**ranking(w), "version": w.ranking.version}
+    ),
+    "reports_api:verify": Probe(
+        everyone(200), kwargs=lambda w: {"code": w.report.verification_code}
     ),
 }
 

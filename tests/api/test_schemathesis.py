@@ -1,0 +1,173 @@
+"""schemathesis against the live OpenAPI schema, as an anonymous caller, a vendor, an assessor and
+an admin (each with a personal token), on the portal as it is deployed: gunicorn with
+``DEBUG=false`` and S3 object storage (tests/e2e/topology.py). No operation may answer with a
+server error, a status its schema does not declare, or a body, content type or header that
+violates it; a method the schema does not list gets 405.
+
+The schema is fetched from the running server (/api/schema/), as a client would download it.
+The run is seeded, so a failure reproduces; its report (printed on failure) names the operation
+and the curl command that fails. ``negative_data_rejection`` and ``positive_data_acceptance``
+are left out: they judge by what the generator thinks valid, and a schema cannot say "a deadline
+after today" or "an indicator of this campaign's framework".
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import User
+from assessments.models import Assessment, Assignment
+from assessments.selectors import indicators_of
+from reports.certified.signing import dev_certificate_create
+from tests.assessments.conftest import answer_everything
+from tests.assessments.evidence_files import PDF
+from tests.e2e.topology import Topology, compose_web_command, free_port, topology_env
+from tests.storage_support import S3Bucket
+from tests.worker_support import _database_url
+
+from .conftest import token_secret
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.schemathesis]
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "unsupported_method",
+    ]
+)
+EXAMPLES_PER_OPERATION = 10
+SEED = "20261202"
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+@pytest.fixture
+def web(tmp_path: Path, s3_bucket: S3Bucket) -> Iterator[Topology]:
+    """gunicorn alone (no worker: what the API queues waits), on the test database."""
+    key, cert = tmp_path / "signing-key.pem", tmp_path / "signing-cert.pem"
+    dev_certificate_create(key_path=key, cert_path=cert, common_name="govcloud_eval schemathesis")
+    port = free_port()
+    queue = f"gce-st-{uuid.uuid4().hex[:8]}"
+    media_root = tmp_path / "media"
+    media_root.mkdir()
+    env = topology_env(
+        database_url=_database_url(connection.settings_dict),
+        redis_url=settings.REDIS_URL,
+        port=port,
+        queue=queue,
+        s3=s3_bucket.environment(),
+        bucket=s3_bucket.name,
+        signing_key=key,
+        signing_cert=cert,
+        static_root=tmp_path / "static",
+        media_root=media_root,
+    )
+    # The throttles would end the run long before its last case.
+    env |= {"API_THROTTLE_USER": "1000000/minute", "API_THROTTLE_ANON": "1000000/minute"}
+    running = Topology(
+        base_url=f"http://127.0.0.1:{port}",
+        env=env,
+        queue=queue,
+        bucket=s3_bucket.name,
+        media_root=media_root,
+    )
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{running.base_url}/api/schema/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        running.add("web", compose_web_command(port)).start()
+        running.wait_for(answers, 60, "gunicorn answers")
+        yield running
+    finally:
+        running.stop()
+
+
+def _run(base_url: str, secret: str | None, report: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{base_url}/api/schema/?format=json",
+        "--url",
+        base_url,
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(EXAMPLES_PER_OPERATION),
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--seed",
+        SEED,
+        "--workers",
+        "2",
+        "--generation-database",
+        "none",
+        "--suppress-health-check",
+        "all",
+        "--request-timeout",
+        "60",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+    ]
+    if secret:
+        command += ["--header", f"Authorization: Bearer {secret}"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
+
+
+def test_the_api_keeps_to_its_schema_for_every_kind_of_caller(
+    web: Topology,
+    assessment: Assessment,
+    assignments: list[Assignment],
+    vendor: User,
+    assessor: User,
+    admin: User,
+    tmp_path: Path,
+) -> None:
+    # An answered self-assessment with one evidence file (uploaded through the API, so that it
+    # is in the bucket the server reads), so that the ids the fuzzer finds lead somewhere.
+    answer_everything(assessment, vendor)
+    secrets = {
+        who: token_secret(user)
+        for who, user in [("vendor", vendor), ("assessor", assessor), ("admin", admin)]
+    }
+    indicator = indicators_of(assessment=assessment)[0]
+    uploaded = requests.post(
+        f"{web.base_url}/api/v1/assessments/{assessment.pk}/evidence/",
+        headers={"Authorization": f"Bearer {secrets['vendor']}"},
+        data={"indicator": indicator.code},
+        files={"file": ("等保测评报告.pdf", PDF, "application/pdf")},
+        timeout=60,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+
+    schema = requests.get(f"{web.base_url}/api/schema/?format=json", timeout=30).json()
+    operations = sum(method in HTTP_METHODS for item in schema["paths"].values() for method in item)
+    assert operations >= 40, "the schema lost operations"
+
+    failures = []
+    for who in ("anonymous", "vendor", "assessor", "admin"):
+        result = _run(web.base_url, secrets.get(who), tmp_path / f"{who}.xml")
+        tested = re.search(r"Tested: (\d+)", result.stdout)
+        if result.returncode != 0 or not tested or int(tested.group(1)) != operations:
+            failures.append(f"=== schemathesis as {who} ===\n{result.stdout}\n{result.stderr}")
+    assert failures == [], "\n".join(failures) + "\n" + web.logs()
