@@ -39,6 +39,7 @@ class ActionText:
 KINDS: dict[str, Promise] = {
     "accounts.organisation": gettext_lazy("Organisation"),
     "accounts.user": gettext_lazy("Account"),
+    "accounts.api_token": gettext_lazy("API token"),
     "assessments.cloud": gettext_lazy("Government cloud"),
     "assessments.conflict": gettext_lazy("Conflict of interest"),
     "assessments.campaign": gettext_lazy("Campaign"),

@@ -15,7 +15,6 @@ answers), always as ``application/octet-stream``, and each download is audited.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -38,7 +37,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,6 +47,7 @@ from accounts.api_tokens import TokenAuthentication
 from accounts.models import User
 from accounts.policy import Action
 from govcloud_eval.api.errors import Conflict, PayloadTooLarge
+from govcloud_eval.api.renderers import FileRenderer
 from govcloud_eval.storage import open_stream
 from indicators.models import Indicator
 
@@ -640,23 +640,13 @@ class EvidenceDetail(_MethodPermissions):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OctetStreamRenderer(BaseRenderer):
+class OctetStreamRenderer(FileRenderer):
     """Lets a client ask for ``application/octet-stream``: the view answers a FileResponse,
-    which no renderer touches; errors are JSON whatever the client asked (``finalize_response``
+    which no renderer touches; errors are JSON whatever the client asked (``handle_exception``
     below)."""
 
     media_type = "application/octet-stream"
     format = "bin"
-    charset = None
-    render_style = "binary"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        return data if isinstance(data, bytes) else b""
 
 
 def _unavailable_message(item: Evidence) -> str:

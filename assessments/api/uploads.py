@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import re
 import uuid
 from collections.abc import Mapping
@@ -50,6 +49,7 @@ from .. import selectors
 from ..evidence import resumable
 from ..evidence.uploads import max_bytes
 from ..models import ResumableUpload
+from ..views.evidence import parse_date
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
@@ -159,18 +159,6 @@ def _metadata(raw: str) -> dict[str, str]:
             _("Upload-Metadata lacks: %(keys)s.") % {"keys": ", ".join(missing)},
         )
     return pairs
-
-
-def _date(raw: str | None, label: str) -> datetime.date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(
-            _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD).") % {"field": label, "value": raw}
-        ) from None
 
 
 def _indicator_code(raw: str) -> str:
@@ -404,8 +392,8 @@ class UploadCreate(_TusView):
                 filename=meta["filename"],
                 length=length,
                 sha256=meta["sha256"],
-                issued_on=_date(meta.get("issued_on"), _("Issued on")),
-                valid_until=_date(meta.get("valid_until"), _("Valid until")),
+                issued_on=parse_date(meta.get("issued_on"), _("Issued on")),
+                valid_until=parse_date(meta.get("valid_until"), _("Valid until")),
                 acting_user=user,
             )
         except resumable.UploadError as error:

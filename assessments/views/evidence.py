@@ -77,7 +77,9 @@ def _refuse(
     return _back(request, assessment_pk, read_body=read_body)
 
 
-def _parse_date(raw: str | None, label: str) -> datetime.date | None:
+def parse_date(raw: str | None, label: str) -> datetime.date | None:
+    """An optional ISO date a user typed (the upload form's, or the API's ``Upload-Metadata``);
+    ValidationError naming the field ``label`` when it is not one."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -138,8 +140,8 @@ def _evidence_upload(
         return _refuse(request, assessment.pk, [_("Choose one file to upload.")])
     upload = files[0]
     try:
-        issued_on = _parse_date(request.POST.get("issued_on"), _("Issued on"))
-        valid_until = _parse_date(request.POST.get("valid_until"), _("Valid until"))
+        issued_on = parse_date(request.POST.get("issued_on"), _("Issued on"))
+        valid_until = parse_date(request.POST.get("valid_until"), _("Valid until"))
         item = evidence_services.evidence_upload(
             assessment=assessment,
             indicator=indicator,

@@ -14,12 +14,11 @@ verification of a report, under the same rules as their pages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.http import FileResponse, Http404, HttpResponseBase
+from django.http import Http404, HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,12 +46,16 @@ from accounts.models import User
 from accounts.policy import Action
 from assessments.evidence.uploads import EvidenceUploadHandler
 from assessments.models import Assessment
+from govcloud_eval.api.renderers import FileRenderer
 from govcloud_eval.limits import close_unread
-from govcloud_eval.storage import open_stream
 from reports.certified import ratelimit
 from reports.certified import selectors as certified_selectors
 from reports.certified import services as certify
-from reports.certified.views import verification_compare, verification_upload_bytes
+from reports.certified.views import (
+    report_pdf_response,
+    verification_compare,
+    verification_upload_bytes,
+)
 from reports.models import Ranking, Report, ScoreResult
 from reports.rankings import exports
 from reports.rankings import selectors as ranking_selectors
@@ -85,6 +88,14 @@ class PublicSchema(AutoSchema):
 def _user(request: Request) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
+
+
+def _signed_in(request: Request) -> User:
+    """The requesting user; Http404 for an anonymous caller (who may see none of it)."""
+    user = _user(request)
+    if user is None:
+        raise Http404
+    return user
 
 
 def _text(value: Any) -> str | None:
@@ -247,9 +258,7 @@ class AssessmentScore(APIView):
         tags=["scores"],
     )
     def get(self, request: Request, pk: int) -> Response:
-        user = _user(request)
-        if user is None:
-            raise Http404
+        user = _signed_in(request)
         assessment = scoring_selectors.assessment_with_score_get_for(user=user, pk=pk)
         result = scoring_selectors.score_result_for(user=user, assessment=assessment)
         if result is None:
@@ -346,22 +355,12 @@ class ReportDetail(generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class PdfRenderer(BaseRenderer):
+class PdfRenderer(FileRenderer):
     """Lets ``Accept: application/pdf`` through content negotiation: the PDF itself is a
     streamed ``FileResponse``, never rendered."""
 
     media_type = "application/pdf"
     format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        return data if isinstance(data, bytes) else b""
 
 
 class ReportDownload(APIView):
@@ -383,29 +382,14 @@ class ReportDownload(APIView):
         tags=["reports"],
     )
     def get(self, request: Request, pk: int) -> HttpResponseBase:
-        user = _user(request)
-        if user is None:
-            raise Http404
+        user = _signed_in(request)
         report = certified_selectors.report_get_for(user=user, pk=pk)
         if not report.is_ready:
             raise NotReady(
                 _("The report's PDF is not ready yet: its state is “%(state)s”.")
                 % {"state": report.get_state_display()}
             )
-        try:
-            handle = open_stream(report.file)
-        except FileNotFoundError:
-            raise Http404 from None
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{report.number}.pdf",
-            content_type="application/pdf",
-        )
-        if "Content-Length" not in response and report.size is not None:
-            response["Content-Length"] = str(report.size)  # an object store's stream
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return report_pdf_response(report)
 
     def perform_content_negotiation(
         self, request: Request, force: bool = False
@@ -435,9 +419,7 @@ class AssessmentReportIssue(APIView):
         tags=["reports"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        user = _user(request)
-        if user is None:
-            raise Http404
+        user = _signed_in(request)
         assessment = certified_selectors.assessment_for_reports(user=user, pk=pk)
         body = CertifiedReportIssueSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -140,6 +140,12 @@ def report_download(request: AuthenticatedRequest, pk: int) -> FileResponse:
     report = selectors.report_get_for(user=request.user, pk=pk)
     if not report.is_ready:
         raise Http404
+    return report_pdf_response(report)
+
+
+def report_pdf_response(report: Report) -> FileResponse:
+    """A ready report's signed PDF, streamed as an attachment named after its number (this page
+    and the API's download). Http404 when its file is missing from the storage."""
     try:
         handle = open_stream(report.file)
     except FileNotFoundError:

@@ -18,7 +18,9 @@ from tests.assessments.conftest import (  # noqa: F401
     campaign,
     cloud,
     comprehensive,
+    english,
     frameworks,
+    media,
     trusted,
 )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from accounts.api_tokens import api_token_create, api_token_revoke
@@ -51,7 +53,7 @@ def test_duplicated_and_blank_names_are_refused(vendor: User) -> None:
     from django.core.exceptions import ValidationError
 
     api_token_create(user=vendor, name="dashboard", acting_user=vendor)
-    with pytest.raises(ValidationError, match="already have"):
+    with translation.override("en"), pytest.raises(ValidationError, match="already have"):
         api_token_create(user=vendor, name=" dashboard ", acting_user=vendor)
     with pytest.raises(ValidationError):
         api_token_create(user=vendor, name="  ", acting_user=vendor)
@@ -88,3 +90,25 @@ def test_the_schema_is_valid_openapi_3_without_warnings() -> None:
     # Every operation says what it does and what an error looks like.
     assert all(op.get("summary") or op.get("description") for op in operations)
     assert all("401" in op["responses"] for op in operations)
+
+
+def test_requests_over_the_rate_get_429_with_retry_after_per_user_and_per_address(
+    settings: Settings, vendor: User, outsider_vendor: User
+) -> None:
+    cache.clear()
+    settings.API_THROTTLE_RATES = {"user": "3/minute", "anon": "2/minute"}
+    mine, theirs = token_client(vendor), token_client(outsider_vendor)
+    assert [mine.get("/api/v1/assessments/").status_code for _ in range(3)] == [200] * 3
+    refused = mine.get("/api/v1/assessments/")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    # Another user has a limit of their own.
+    assert theirs.get("/api/v1/assessments/").status_code == 200
+    # Anonymous callers are counted by address: another address is not held back.
+    anonymous = APIClient()
+    for _ in range(2):
+        assert anonymous.get("/api/v1/rankings/", REMOTE_ADDR="203.0.113.7").status_code == 200
+    assert anonymous.get("/api/v1/rankings/", REMOTE_ADDR="203.0.113.7").status_code == 429
+    assert anonymous.get("/api/v1/rankings/", REMOTE_ADDR="203.0.113.8").status_code == 200
+    cache.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from django.db import connection
 from django.http.multipartparser import MultiPartParser
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from rest_framework.test import APIClient
 
@@ -26,28 +24,17 @@ from assessments.models import Answer, Assessment, Assignment, Evidence, Rating
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
 from indicators.models import Indicator
-from tests.assessments.conftest import answer_everything
+from tests.assessments.conftest import answer_everything, stored_files
 from tests.assessments.evidence_files import PDF, PNG
 from tests.conftest import client_for
 
 from .conftest import token_client as any_language_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english", "media")]
+
+# The evidence tests' fixtures, from tests/assessments/conftest.py.
 
 EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" * 64
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    # The assertions read the English messages, whatever the translations say.
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
 
 
 @pytest.fixture
@@ -97,10 +84,6 @@ def submitted(assessment: Assessment, vendor: User) -> Assessment:
     services.assessment_submit(assessment=assessment, acting_user=vendor)
     assessment.refresh_from_db()
     return assessment
-
-
-def stored_files(media: Path) -> list[Path]:
-    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
 
 
 def count_queries(client: APIClient, url: str) -> tuple[int, dict[str, Any]]:

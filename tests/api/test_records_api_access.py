@@ -4,41 +4,26 @@ to them now, an owner reads but never writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
-from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from accounts.models import Organisation, User
 from assessments import services
 from assessments.evidence.services import evidence_upload
-from assessments.models import Answer, Assessment, Assignment, Campaign, Cloud, Evidence, Rating
+from assessments.models import Answer, Assessment, Assignment, Campaign, Evidence, Rating
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
 from indicators.models import Indicator
-from tests.assessments.conftest import answer_everything
+from tests.assessments.conftest import answer_everything, other_vendors_assessment
 from tests.assessments.evidence_files import PDF
 from tests.factories import UserFactory
 
 from .conftest import token_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english", "media")]
 
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
+# The evidence tests' fixtures, from tests/assessments/conftest.py.
 
 
 @pytest.fixture
@@ -55,16 +40,8 @@ def foreign(
     admin: User,
 ) -> Assessment:
     """Another vendor's cloud in the same campaign, with an answer and an evidence file."""
-    cloud = services.cloud_create(
-        name="青岛政务云",
-        owner=government_org,
-        vendors=[other_vendor_org],
-        level=Cloud.Level.MUNICIPAL,
-        on_internet=True,
-        acting_user=None,
-    )
-    (assessment,) = services.campaign_add_clouds(
-        campaign=campaign, clouds=[cloud], acting_user=admin
+    assessment = other_vendors_assessment(
+        campaign, government_org, other_vendor_org, admin, on_internet=True
     )
     first = indicators_of(assessment=assessment)[1]
     services.answer_save(

@@ -18,24 +18,9 @@ from assessments.models import Assessment, Assignment, Campaign, Cloud
 from indicators.models import Framework
 from tests.assessments.conftest import answer_everything, rate_everything
 
-from .conftest import token_client
+from .clients import client_of, fresh_clients  # noqa: F401 (fresh_clients: autouse)
 
 pytestmark = pytest.mark.django_db
-
-_clients: dict[int, APIClient] = {}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> None:
-    _clients.clear()
-
-
-def client_of(user: User) -> APIClient:
-    """The user's token client, one per test (a user has one token named "tests <pk>")."""
-    if user.pk not in _clients:
-        _clients[user.pk] = token_client(user)
-    return _clients[user.pk]
-
 
 TODAY = datetime.date.today()
 DAY = datetime.timedelta(days=1)

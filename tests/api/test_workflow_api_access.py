@@ -14,28 +14,19 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organisation, User
 from assessments import services
-from assessments.models import Assessment, Assignment, Campaign, Cloud
-from tests.assessments.conftest import answer_everything, rate_everything
+from assessments.models import Assessment, Assignment, Campaign
+from tests.assessments.conftest import (
+    answer_everything,
+    other_vendors_assessment,
+    rate_everything,
+)
 from tests.factories import UserFactory
 
-from .conftest import token_client
+from .clients import client_of, fresh_clients  # noqa: F401 (fresh_clients: autouse)
 
 pytestmark = pytest.mark.django_db
 
 LATER = (datetime.date.today() + datetime.timedelta(days=20)).isoformat()
-
-_clients: dict[int, APIClient] = {}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> None:
-    _clients.clear()
-
-
-def client_of(user: User) -> APIClient:
-    if user.pk not in _clients:
-        _clients[user.pk] = token_client(user)
-    return _clients[user.pk]
 
 
 def _writes(
@@ -77,17 +68,7 @@ def other_assessment(
     campaign: Campaign, government_org: Organisation, other_vendor_org: Organisation, admin: User
 ) -> Assessment:
     """A cloud of the outsider vendor's organisation in the same campaign: it sees this one."""
-    cloud = services.cloud_create(
-        name="青岛政务云",
-        owner=government_org,
-        vendors=[other_vendor_org],
-        level=Cloud.Level.MUNICIPAL,
-        acting_user=None,
-    )
-    (assessment,) = services.campaign_add_clouds(
-        campaign=campaign, clouds=[cloud], acting_user=admin
-    )
-    return assessment
+    return other_vendors_assessment(campaign, government_org, other_vendor_org, admin)
 
 
 def test_a_vendor_token_never_reads_or_writes_another_vendors_assessment(

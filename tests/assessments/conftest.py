@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.utils import translation
+from pytest_django import Settings
 
 from accounts.models import Organisation, User
 from assessments import services
@@ -73,6 +77,30 @@ def assessment(campaign: Campaign, cloud: Cloud, admin: User) -> Assessment:
     return assessment
 
 
+def other_vendors_assessment(
+    campaign: Campaign,
+    owner: Organisation,
+    vendor_org: Organisation,
+    admin: User,
+    *,
+    on_internet: bool = False,
+) -> Assessment:
+    """The assessment of another cloud in ``campaign``, 青岛政务云 of ``owner``, run by
+    ``vendor_org`` (another vendor's organisation than the ``cloud`` fixture's)."""
+    cloud = services.cloud_create(
+        name="青岛政务云",
+        owner=owner,
+        vendors=[vendor_org],
+        level=Cloud.Level.MUNICIPAL,
+        on_internet=on_internet,
+        acting_user=None,
+    )
+    (assessment,) = services.campaign_add_clouds(
+        campaign=campaign, clouds=[cloud], acting_user=admin
+    )
+    return assessment
+
+
 @pytest.fixture
 def assignments(
     assessment: Assessment, assessor: User, assessor2: User, admin: User
@@ -113,3 +141,26 @@ def rate_everything(assignment: Assignment, rating: int = 2) -> None:
             rationale="依据佐证材料核实。",
             acting_user=assignment.assessor,
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# Evidence tests: ``pytestmark = pytest.mark.usefixtures("english", "media")``
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """The messages in English, whatever the translations say: the assertions read them."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def media(settings: Settings, tmp_path: Path) -> Path:
+    """``MEDIA_ROOT`` in the test's own folder: its path, where stored files land."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+def stored_files(media: Path) -> list[Path]:
+    """The files under ``media``, the ``media`` fixture's folder."""
+    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []

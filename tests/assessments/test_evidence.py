@@ -8,14 +8,13 @@ import hashlib
 import io
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
-from django.utils import translation
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from accounts.models import User
@@ -33,7 +32,7 @@ from assessments.models import Assessment, Assignment, Campaign, Evidence
 from assessments.selectors import indicators_of
 from audit.models import AuditEvent
 from indicators.models import Framework, Indicator
-from tests.assessments.conftest import answer_everything
+from tests.assessments.conftest import answer_everything, stored_files
 from tests.assessments.evidence_files import (
     CSV_GB18030,
     GIF,
@@ -48,29 +47,12 @@ from tests.assessments.evidence_files import (
     plain_zip,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    # The assertions read the English messages, whatever the translations say.
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english", "media")]
 
 
 @pytest.fixture
 def indicator(assessment: Assessment) -> Indicator:
     return indicators_of(assessment=assessment)[0]
-
-
-def stored_files(media: Path) -> list[Path]:
-    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
 
 
 def upload(

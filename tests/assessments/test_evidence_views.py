@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import translation
 from pytest_django import Settings
 
 from accounts.models import Organisation, User
@@ -22,28 +20,16 @@ from assessments.evidence.services import evidence_upload
 from assessments.models import Assessment, Assignment, Evidence
 from assessments.selectors import indicators_of
 from indicators.models import Indicator
-from tests.assessments.conftest import answer_everything
+from tests.assessments.conftest import answer_everything, stored_files
 from tests.assessments.evidence_files import PDF, PNG, ooxml
 from tests.factories import UserFactory
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english", "media")]
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
 
 
 @pytest.fixture
@@ -85,10 +71,6 @@ def client_for(user: User | None) -> Client:
     if user is not None:
         client.force_login(user)
     return client
-
-
-def stored_files(media: Path) -> list[Path]:
-    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
 
 
 def upload_url(assessment: Assessment, indicator: Indicator) -> str:

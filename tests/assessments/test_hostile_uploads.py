@@ -21,13 +21,11 @@ from indicators.models import Indicator
 from tests.assessments.evidence_files import PDF, ooxml, plain_zip
 from tests.assessments.test_evidence import (  # noqa: F401 (fixtures)
     assert_refused,
-    english,
     indicator,
-    media,
     upload,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english", "media")]
 MIB = 1024 * 1024
 
 
@@ -55,7 +53,7 @@ def _refused(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
     name: str,
     content: bytes,
     *fragments: str,
@@ -73,7 +71,7 @@ def test_a_zip_bomb_is_refused_with_both_sizes(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
 ) -> None:
     bomb = _zeros_zip("zeros.bin", 80)
     assert len(bomb) < MIB  # 80 MiB packed into well under 1 MiB
@@ -85,7 +83,7 @@ def test_an_archive_unpacking_past_twice_the_upload_limit_is_refused(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
     settings: Settings,
 ) -> None:
     settings.EVIDENCE_MAX_BYTES = MIB
@@ -135,7 +133,7 @@ def test_an_archive_with_an_unsafe_entry_is_refused_naming_it(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
     member: zipfile.ZipInfo | str,
     data: bytes,
     problem: str,
@@ -209,7 +207,7 @@ def test_a_pdf_with_scripts_actions_or_html_is_refused(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
     name: str,
     content: bytes,
     problem: str,
@@ -259,7 +257,7 @@ def test_names_with_nul_or_right_to_left_characters_are_refused(
     assessment: Assessment,
     indicator: Indicator,  # noqa: F811
     vendor: User,
-    media: Path,  # noqa: F811
+    media: Path,
     name: str,
 ) -> None:
     _refused(assessment, indicator, vendor, media, name, PDF, "control characters")

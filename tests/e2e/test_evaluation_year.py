@@ -22,14 +22,12 @@ import hashlib
 import io
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 from pytest_django import Settings
@@ -49,14 +47,12 @@ from audit.chain import verify_chain
 from audit.models import AuditEvent
 from indicators.models import Indicator
 from indicators.services import default_catalogs_load
-from reports.certified.signing import dev_certificate_create
 from reports.models import Ranking, Report
 from tests.browser_support import screenshot, two_factor_device, type_totp_code
 from tests.factories import PASSWORD
 from tests.storage_support import S3Bucket
-from tests.worker_support import _database_url
 
-from .topology import Topology, free_port, start, topology_env
+from .topology import Topology, start, topology_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -131,33 +127,11 @@ def topology(
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
-    key, cert = tmp_path / "signing-key.pem", tmp_path / "signing-cert.pem"
-    dev_certificate_create(key_path=key, cert_path=cert, common_name="govcloud_eval e2e")
-    port = free_port()
-    queue = f"gce-e2e-{uuid.uuid4().hex[:8]}"
-    media_root = tmp_path / "media"
-    media_root.mkdir()
-    env = topology_env(
-        database_url=_database_url(connection.settings_dict),
-        redis_url=settings.REDIS_URL,
-        port=port,
-        queue=queue,
-        s3=s3_bucket.environment(),
-        bucket=s3_bucket.name,
-        signing_key=key,
-        signing_cert=cert,
-        static_root=tmp_path / "static",
-        media_root=media_root,
-    )
-    running = Topology(
-        base_url=f"http://127.0.0.1:{port}",
-        env=env,
-        queue=queue,
-        bucket=s3_bucket.name,
-        media_root=media_root,
+    running = topology_for(
+        tmp_path, s3_bucket, queue_prefix="gce-e2e", common_name="govcloud_eval e2e"
     )
     try:
-        start(running, port)
+        start(running)
         yield running
     finally:
         running.stop()

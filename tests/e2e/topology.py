@@ -25,8 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
-from tests.worker_support import LOG_DIR, ROOT, compose_command
+from reports.certified.signing import dev_certificate_create
+from tests.storage_support import S3Bucket
+from tests.worker_support import LOG_DIR, ROOT, _database_url, compose_command
 
 # Seconds: Celery's hard time limit for these processes, and Redis's visibility timeout (a
 # killed worker's unacknowledged messages come back after it). A rendering older than the time
@@ -86,6 +90,7 @@ class Process:
 
 @dataclass
 class Topology:
+    port: int
     base_url: str
     env: dict[str, str]
     queue: str
@@ -171,7 +176,46 @@ def topology_env(
     }
 
 
-def start(topology: Topology, port: int) -> None:
+def topology_for(
+    tmp_path: Path,
+    s3_bucket: S3Bucket,
+    *,
+    queue_prefix: str,
+    common_name: str,
+    extra_env: dict[str, str] | None = None,
+) -> Topology:
+    """A topology on the test database, not started yet: a fresh signing certificate (its
+    subject ``common_name``), a free port, a queue of its own (``<queue_prefix>-<random>``), an
+    empty ``MEDIA_ROOT`` and ``s3_bucket``; ``extra_env`` overrides the environment."""
+    key, cert = tmp_path / "signing-key.pem", tmp_path / "signing-cert.pem"
+    dev_certificate_create(key_path=key, cert_path=cert, common_name=common_name)
+    port = free_port()
+    queue = f"{queue_prefix}-{uuid.uuid4().hex[:8]}"
+    media_root = tmp_path / "media"
+    media_root.mkdir()
+    env = topology_env(
+        database_url=_database_url(connection.settings_dict),
+        redis_url=settings.REDIS_URL,
+        port=port,
+        queue=queue,
+        s3=s3_bucket.environment(),
+        bucket=s3_bucket.name,
+        signing_key=key,
+        signing_cert=cert,
+        static_root=tmp_path / "static",
+        media_root=media_root,
+    )
+    return Topology(
+        port=port,
+        base_url=f"http://127.0.0.1:{port}",
+        env=env | (extra_env or {}),
+        queue=queue,
+        bucket=s3_bucket.name,
+        media_root=media_root,
+    )
+
+
+def start(topology: Topology) -> None:
     """collectstatic, then gunicorn, two workers and beat; waits until the site answers."""
     static = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
@@ -183,7 +227,7 @@ def start(topology: Topology, port: int) -> None:
     )
     if static.returncode != 0:
         pytest.fail(f"collectstatic failed:\n{static.stdout}\n{static.stderr}")
-    web = compose_web_command(port)
+    web = compose_web_command(topology.port)
     topology.add("web", web).start()
     worker = compose_command("worker")
     for n in (1, 2):
