@@ -149,6 +149,9 @@ def test_the_api_keeps_to_its_schema_for_every_kind_of_caller(
     for who, run in runs.items():
         stdout, stderr = run.communicate(timeout=1200)
         tested = re.search(r"Tested: (\d+)", stdout)
+        cases = re.search(r"Test cases:\s*\n\s*(.+)", stdout)
+        # Shown with ``pytest -s``: how much each caller's run tried.
+        print(f"schemathesis as {who}: {tested and tested.group(0)}; {cases and cases.group(1)}")
         if run.returncode != 0 or not tested or int(tested.group(1)) != operations:
             failures.append(f"=== schemathesis as {who} ===\n{stdout}\n{stderr}")
     assert failures == [], "\n".join(failures) + "\n" + web.logs()
