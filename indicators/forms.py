@@ -1,11 +1,34 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from .catalog import MAX_CATALOG_BYTES
 from .models import VERSION_PATTERN
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def version_field(
+    *, label: StrOrPromise, help_text: StrOrPromise, required: bool = True
+) -> forms.CharField:
+    """A framework version typed in a form: at most 32 characters of ``VERSION_PATTERN``."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=32,
+        validators=[
+            RegexValidator(
+                VERSION_PATTERN,
+                _("Use letters, digits, dots and dashes only, starting with a letter or digit."),
+            )
+        ],
+        help_text=help_text,
+    )
 
 
 class CatalogUploadForm(forms.Form):
@@ -26,14 +49,4 @@ class CatalogUploadForm(forms.Form):
 
 
 class NewDraftForm(forms.Form):
-    version = forms.CharField(
-        label=_("New version"),
-        max_length=32,
-        validators=[
-            RegexValidator(
-                VERSION_PATTERN,
-                _("Use letters, digits, dots and dashes only, starting with a letter or digit."),
-            )
-        ],
-        help_text=_("For example 2025.1"),
-    )
+    version = version_field(label=_("New version"), help_text=_("For example 2025.1"))

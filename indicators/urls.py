@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import excel_urls, oscal_urls, views
 
 app_name = "indicators"
 
@@ -19,3 +19,6 @@ urlpatterns = [
         name="framework_new_draft",
     ),
 ]
+
+# Catalogs as OSCAL and as Excel workbooks (downloads, imports as drafts).
+urlpatterns += oscal_urls.urlpatterns + excel_urls.urlpatterns

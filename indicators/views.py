@@ -43,6 +43,21 @@ def _get_framework_for_user(user: User, code: str, version: str) -> Framework:
         raise Http404 from None
 
 
+def import_errors(exc: ValidationError) -> list[str]:
+    """What a failed import shows: one line per catalog error, or the error's messages."""
+    if isinstance(exc, CatalogInvalid):
+        return [str(error) for error in exc.errors]
+    return exc.messages
+
+
+def imported_redirect(request: AuthenticatedRequest, result: services.ImportResult) -> HttpResponse:
+    """After an import: its summary as a message, then the imported version's page."""
+    messages.success(request, result.describe())
+    return redirect(
+        "indicators:framework_detail", code=result.framework.code, version=result.framework.version
+    )
+
+
 @login_required
 def framework_list(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
@@ -131,17 +146,10 @@ def framework_upload(request: AuthenticatedRequest) -> HttpResponse:
                 acting_user=user,
                 publish=form.cleaned_data["publish"],
             )
-        except CatalogInvalid as exc:
-            errors = [str(error) for error in exc.errors]
         except ValidationError as exc:
-            errors = exc.messages
+            errors = import_errors(exc)
         else:
-            messages.success(request, result.describe())
-            return redirect(
-                "indicators:framework_detail",
-                code=result.framework.code,
-                version=result.framework.version,
-            )
+            return imported_redirect(request, result)
     status = 400 if errors or form.errors else 200
     return render(
         request, "indicators/framework_upload.html", {"form": form, "errors": errors}, status=status

@@ -12,8 +12,11 @@ from indicators.models import Framework
 from indicators.selectors import framework_with_tree
 
 
-class Command(BaseCommand):
-    help = "Writes one framework version in the catalog format (to standard output by default)."
+class FrameworkExportCommand(BaseCommand):
+    """Finds CODE VERSION and writes ``render(framework)`` to standard output or ``-o FILE``."""
+
+    def render(self, framework: Framework) -> str:
+        raise NotImplementedError
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("code")
@@ -26,9 +29,16 @@ class Command(BaseCommand):
         framework = Framework.objects.filter(code=code, version=version).first()
         if framework is None:
             raise CommandError(f"No framework {code} {version}.")
-        text = document_dump(framework_document(framework_with_tree(pk=framework.pk)))
+        text = self.render(framework_with_tree(pk=framework.pk))
         if output is None:
             self.stdout.write(text, ending="")
         else:
             output.write_text(text, encoding="utf-8")
             self.stderr.write(f"Wrote {output}.")
+
+
+class Command(FrameworkExportCommand):
+    help = "Writes one framework version in the catalog format (to standard output by default)."
+
+    def render(self, framework: Framework) -> str:
+        return document_dump(framework_document(framework))
