@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("reports.scoring.urls")),
     path("", include("reports.certified.urls")),
     path("", include("reports.rankings.urls")),
+    path("", include("reports.oscal.urls")),
 ]

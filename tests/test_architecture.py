@@ -49,6 +49,8 @@ LAYERS: dict[str, float] = {
     "reports.scoring": 3.0,
     "reports.certified": 3.1,
     "reports.rankings": 3.2,
+    # OSCAL assessment results of an approved assessment and of a published ranking.
+    "reports.oscal": 3.3,
     "reports": 3.9,  # the app's glue: models, admin, urls, apps, template tags, commands
     "demo": 4,
     # Notifications: told of every workflow event through audit.signals, so it may read all.

@@ -8,12 +8,13 @@ from django.urls import path
 from govcloud_eval.limits import max_body
 from reports.certified import selectors as certified_selectors
 
-from . import views
+from . import oscal, views
 
 app_name = "reports_api"
 
 urlpatterns = [
     path("assessments/<int:pk>/score/", views.AssessmentScore.as_view(), name="assessment_score"),
+    path("assessments/<int:pk>/oscal/", oscal.AssessmentOscal.as_view(), name="assessment_oscal"),
     path(
         "assessments/<int:pk>/reports/",
         views.AssessmentReportIssue.as_view(),

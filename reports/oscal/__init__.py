@@ -1,0 +1,1 @@
+"""OSCAL assessment-results documents of approved assessments and of published rankings."""
