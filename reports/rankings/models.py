@@ -315,7 +315,9 @@ def ranking_export_upload_to(instance: RankingExport, filename: str) -> str:
 class RankingExport(models.Model):
     """One file of a published version, rendered once by a worker after publication and then
     served as stored: its PDF bulletin, CSV or XLSX, in one language (the files differ by
-    language: headers, names and the bulletin's text).
+    language: headers, names and the bulletin's text), and its open data (JSON and a CSV of
+    stable columns, ``reports.rankings.open_data``), language-neutral: one file each, in the
+    language ``mul`` (both languages' names side by side), documented in docs/open-data.md.
 
     ``pending → rendering → ready | failed``, as certified reports. A ready file never changes
     (its version is frozen). Rows are written only by ``reports.rankings.services`` and
@@ -326,10 +328,14 @@ class RankingExport(models.Model):
         PDF = "pdf", _("Bulletin (PDF)")
         CSV = "csv", "CSV"
         XLSX = "xlsx", "XLSX"
+        JSON = "json", _("Open data (JSON)")
+        DATA_CSV = "data.csv", _("Open data (CSV)")
 
     class Language(models.TextChoices):
         CHINESE = "zh-hans", _("Chinese")
         ENGLISH = "en", _("English")
+        # The open data: one file for every reader, with the Chinese and English names.
+        NEUTRAL = "mul", _("Chinese and English")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting to be rendered")
@@ -376,3 +382,23 @@ class RankingExport(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.state == self.State.READY
+
+
+# The files of a published version: each presentation format in each reader's language, and the
+# open data once, language-neutral.
+LOCALIZED_FORMATS: tuple[str, ...] = (
+    RankingExport.Format.PDF.value,
+    RankingExport.Format.CSV.value,
+    RankingExport.Format.XLSX.value,
+)
+LOCALIZED_LANGUAGES: tuple[str, ...] = (
+    RankingExport.Language.CHINESE.value,
+    RankingExport.Language.ENGLISH.value,
+)
+OPEN_DATA_FORMATS: tuple[str, ...] = (
+    RankingExport.Format.JSON.value,
+    RankingExport.Format.DATA_CSV.value,
+)
+EXPORT_FILES: tuple[tuple[str, str], ...] = tuple(
+    (fmt, language) for language in LOCALIZED_LANGUAGES for fmt in LOCALIZED_FORMATS
+) + tuple((fmt, RankingExport.Language.NEUTRAL.value) for fmt in OPEN_DATA_FORMATS)

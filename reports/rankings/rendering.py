@@ -1,5 +1,6 @@
 """Rendering the files of a published version once: its PDF bulletin, CSV and XLSX, in Chinese
-and English (``RankingExport``: ``pending → rendering → ready | failed``). The render task calls
+and English, and its open data (JSON and CSV, language-neutral: ``open_data``)
+(``RankingExport``: ``pending → rendering → ready | failed``). The render task calls
 ``ranking_exports_render``; nothing here queues a task (``services.ranking_exports_enqueue``
 does).
 
@@ -21,7 +22,7 @@ from django.utils import timezone, translation
 
 from audit.services import audit_record
 
-from . import exports
+from . import exports, open_data
 from .models import Ranking, RankingExport
 from .snapshot import public_view
 
@@ -42,6 +43,10 @@ def export_bytes(ranking: Ranking, *, fmt: str, language: str) -> bytes:
     """The file of a published version in ``fmt`` and ``language``: a pure function of its
     snapshot (the presentation hides every score of a list published without them)."""
     view = public_view(ranking)
+    if fmt == RankingExport.Format.JSON:
+        return open_data.json_bytes(ranking, view)
+    if fmt == RankingExport.Format.DATA_CSV:
+        return open_data.csv_bytes(ranking, view)
     with translation.override(language):
         if fmt == RankingExport.Format.CSV:
             return exports.csv_bytes(view)

@@ -26,6 +26,7 @@ from collections.abc import Collection
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -38,7 +39,7 @@ from audit.services import audit_record
 from reports.scoring.selectors import framework_spec
 
 from . import rules, selectors
-from .models import Ranking, RankingAdjustment, RankingExport
+from .models import EXPORT_FILES, Ranking, RankingAdjustment, RankingExport
 from .rendering import renderable_q
 from .snapshot import snapshot_build, snapshot_of, snapshot_sha256, version_changes
 from .tasks import ranking_exports_render_task
@@ -536,17 +537,16 @@ def ranking_publish(
 
 
 def ranking_exports_create(*, ranking: Ranking, enqueue: bool = True) -> list[RankingExport]:
-    """The rows of every file a published version offers (PDF, CSV and XLSX in each language),
-    pending, and (``enqueue``) their rendering queued once the transaction commits. Rows that
-    exist are kept: safe to run twice. Raises ValueError for a draft (only published versions
-    have files)."""
+    """The rows of every file a published version offers (PDF, CSV and XLSX in each language,
+    and the language-neutral open data: ``models.EXPORT_FILES``), pending, and (``enqueue``)
+    their rendering queued once the transaction commits. Rows that exist are kept: safe to run
+    twice. Raises ValueError for a draft (only published versions have files)."""
     if not ranking.is_published:
         raise ValueError("Only a published version has files.")
     RankingExport.objects.bulk_create(
         [
             RankingExport(ranking=ranking, format=fmt, language=language)
-            for language in RankingExport.Language.values
-            for fmt in RankingExport.Format.values
+            for fmt, language in EXPORT_FILES
         ],
         ignore_conflicts=True,
     )
@@ -556,9 +556,15 @@ def ranking_exports_create(*, ranking: Ranking, enqueue: bool = True) -> list[Ra
 
 
 def ranking_exports_missing() -> list[int]:
-    """The published versions with a file to render: without rows yet (published before files
-    were rendered at publication), or with a file waiting, failed or abandoned."""
-    without = Ranking.objects.filter(state__in=selectors.PUBLISHED_STATES, exports__isnull=True)
+    """The published versions with a file to render: without every row yet (published before
+    files were rendered at publication, or before the open data), or with a file waiting,
+    failed or abandoned."""
+    without = Ranking.objects.filter(state__in=selectors.PUBLISHED_STATES).exclude(
+        pk__in=RankingExport.objects.values("ranking_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=len(EXPORT_FILES))
+        .values("ranking_id")
+    )
     waiting = Ranking.objects.filter(
         pk__in=RankingExport.objects.filter(renderable_q()).values("ranking_id")
     )

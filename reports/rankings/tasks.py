@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
     max_retries=6,
 )
 def ranking_exports_render_task(ranking_id: int) -> dict[str, int]:
-    """Renders and stores the PDF, CSV and XLSX of published version ``ranking_id`` that are
+    """Renders and stores the PDF, CSV, XLSX and open data of version ``ranking_id`` that are
     not ready; returns the count of each outcome, empty when the version is gone or every file
     is stored. Safe to run twice: ready files are kept."""
     counts = rendering.ranking_exports_render(ranking_id=ranking_id)

@@ -35,6 +35,8 @@ urlpatterns = [
         name="objection_evidence",
     ),
     path("rankings/", views.ranking_index, name="index"),
+    # The schema of every ranking's open data (docs/open-data.md): a stable public address.
+    path("rankings/open-data/schema.json", views.open_data_schema, name="open_data_schema"),
     path("rankings/<int:year>/<slug:slug>/", views.ranking_public, name="public"),
     path(
         "rankings/<int:year>/<slug:slug>/v<int:version>/",

@@ -43,8 +43,16 @@ from govcloud_eval.limits import max_body
 from govcloud_eval.storage import open_stream
 from indicators.templatetags.catalog_tags import bilingual
 
-from . import exports, objections, rules, selectors, services
-from .models import Objection, Ranking, RankingAdjustment, RankingExport, notice_phase
+from . import exports, objections, open_data, rules, selectors, services
+from .models import (
+    LOCALIZED_LANGUAGES,
+    OPEN_DATA_FORMATS,
+    Objection,
+    Ranking,
+    RankingAdjustment,
+    RankingExport,
+    notice_phase,
+)
 from .snapshot import public_view
 
 # Published versions never change: the rendered list may stay in the cache for a day (the key
@@ -684,14 +692,19 @@ EXPORTS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    # The open data (docs/open-data.md): one language-neutral file each.
+    "json": "application/json",
+    "data.csv": "text/csv; charset=utf-8; header=present",
 }
 # How long a reader waits before asking again for a file being prepared.
 EXPORT_RETRY_SECONDS = 30
 
 
-def _export_language() -> str:
+def _export_language(fmt: str) -> str:
+    if fmt in OPEN_DATA_FORMATS:
+        return RankingExport.Language.NEUTRAL.value
     language = get_language() or ""
-    return language if language in RankingExport.Language.values else "zh-hans"
+    return language if language in LOCALIZED_LANGUAGES else "zh-hans"
 
 
 def _export(
@@ -704,7 +717,7 @@ def _export(
             raise Http404
         head = _head(request, year, slug, version)
         memo["_ranking_export"] = selectors.published_export(
-            ranking_id=head.pk, fmt=fmt, language=_export_language()
+            ranking_id=head.pk, fmt=fmt, language=_export_language(fmt)
         )
     found: RankingExport | None = memo["_ranking_export"]
     return found
@@ -728,9 +741,10 @@ def _export_modified(
 def ranking_export(
     request: HttpRequest, year: int, slug: str, version: int, fmt: str
 ) -> HttpResponse | FileResponse:
-    """A published version as CSV, XLSX or a one-page PDF bulletin, for everyone: the file
-    stored when it was published (two queries and a stream; nothing is rendered here). While
-    the file is not rendered yet, a page that says it is being prepared (503, Retry-After)."""
+    """A published version as CSV, XLSX or a one-page PDF bulletin, or its open data (JSON,
+    CSV of stable columns: ``open_data``), for everyone: the file stored when it was published
+    (two queries and a stream; nothing is rendered here). While the file is not rendered yet, a
+    page that says it is being prepared (503, Retry-After)."""
     head = _head(request, year, slug, version)
     export = _export(request, year, slug, version, fmt)
     if export is None or not export.is_ready:
@@ -760,7 +774,23 @@ def ranking_export(
     if "Content-Length" not in response and export.size is not None:
         response["Content-Length"] = str(export.size)  # an object store's stream
     response["X-Content-Type-Options"] = "nosniff"
+    if fmt in OPEN_DATA_FORMATS:
+        # The same bytes for every reader, in any language.
+        response["Cache-Control"] = "public, max-age=3600"
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
     # Private: the language comes from a cookie as well as Accept-Language.
     response["Cache-Control"] = "private, max-age=3600"
     response["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+@require_GET
+def open_data_schema(request: HttpRequest) -> HttpResponse:
+    """The JSON Schema (draft 2020-12) of every ranking's open data, for everyone, at a stable
+    address: the file committed beside ``open_data`` (docs/open-data.md). No query."""
+    response = HttpResponse(open_data.schema_bytes(), content_type="application/schema+json")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -90,14 +90,16 @@ def test_publishing_creates_every_file_pending_and_queues_their_rendering_once_c
 ) -> None:
     assert queued == [version.pk]
     files = RankingExport.objects.filter(ranking=version)
+    # Each language's bulletin, CSV and XLSX, and the language-neutral open data.
     assert sorted((f.language, f.format) for f in files) == sorted(
-        (language, fmt) for language in LANGUAGES for fmt in FORMATS
+        [(language, fmt) for language in LANGUAGES for fmt in FORMATS]
+        + [("mul", "json"), ("mul", "data.csv")]
     )
     assert {f.state for f in files} == {RankingExport.State.PENDING}
 
 
 def test_the_task_renders_each_file_once_and_stores_it_with_its_hash(version: Ranking) -> None:
-    assert ranking_exports_render_task.apply(args=(version.pk,)).get() == {"ready": 6}
+    assert ranking_exports_render_task.apply(args=(version.pk,)).get() == {"ready": 8}
     for export in RankingExport.objects.filter(ranking=version):
         assert export.state == RankingExport.State.READY and export.attempts == 1
         with export.file.open("rb") as handle:
@@ -109,7 +111,7 @@ def test_the_task_renders_each_file_once_and_stores_it_with_its_hash(version: Ra
     # Safe to run twice: nothing is rendered again.
     assert ranking_exports_render_task.apply(args=(version.pk,)).get() == {}
     assert set(RankingExport.objects.values_list("attempts", flat=True)) == {1}
-    assert AuditEvent.objects.filter(action="reports.ranking.export_rendered").count() == 6
+    assert AuditEvent.objects.filter(action="reports.ranking.export_rendered").count() == 8
     # A version that is gone: nothing to do.
     assert ranking_exports_render_task.apply(args=(version.pk + 1000,)).get() == {}
 
@@ -192,7 +194,7 @@ def test_a_failed_rendering_is_recorded_and_the_admin_queues_it_again(
         raise RuntimeError("WeasyPrint ran out of fonts")
 
     monkeypatch.setattr(exports, "bulletin_pdf", broken)
-    assert rendering.ranking_exports_render(ranking_id=version.pk) == {"ready": 4, "failed": 2}
+    assert rendering.ranking_exports_render(ranking_id=version.pk) == {"ready": 6, "failed": 2}
     failed = RankingExport.objects.filter(ranking=version, state=RankingExport.State.FAILED)
     assert {e.format for e in failed} == {"pdf"}
     assert all("WeasyPrint ran out of fonts" in e.error for e in failed)
@@ -231,11 +233,11 @@ def test_the_command_gives_versions_published_before_stored_files_theirs(
     out = io.StringIO()
     call_command("render_ranking_exports", stdout=out)
     assert "rendering queued" in out.getvalue()
-    assert RankingExport.objects.filter(ranking=version).count() == 6
+    assert RankingExport.objects.filter(ranking=version).count() == 8
 
     out = io.StringIO()
     call_command("render_ranking_exports", "--now", stdout=out)
-    assert "'ready': 6" in out.getvalue()
+    assert "'ready': 8" in out.getvalue()
     hashes = dict(RankingExport.objects.values_list("pk", "sha256"))
     assert get(url(version, "csv")).status_code == 200
 
@@ -284,7 +286,7 @@ def test_a_real_worker_renders_the_files_of_a_published_version_into_the_bucket(
 
     compose_worker.wait_for(settled, 120, "the files of the version are rendered")
     files = list(RankingExport.objects.filter(ranking=ranking))
-    assert len(files) == 6
+    assert len(files) == 8
     for export in files:
         assert export.state == RankingExport.State.READY, export.error
         assert export.file.name is not None
