@@ -537,6 +537,13 @@ PROBES: dict[str, Probe] = {
         everyone(200),
         kwargs=lambda w: {**ranking(w), "version": w.ranking.version, "fmt": "csv"},
     ),
+    "rankings:open_data_schema": Probe(everyone(200)),
+    "oscal:assessment_results": Probe(
+        expect(404, vendor_a=200, owner=200, assessor=200, admin=200), kwargs=done
+    ),
+    "oscal:ranking_results": Probe(
+        everyone(200), kwargs=lambda w: {**ranking(w), "version": w.ranking.version}
+    ),
     "rankings:objections": Probe(expect(404, owner=200), kwargs=ranking),
     # --- Notifications (one's own only) and password reset (signed-in users go home)
     "notifications:list": Probe(expect(200)),
@@ -566,6 +573,10 @@ PROBES: dict[str, Probe] = {
     "indicators:framework_publish": Probe(admin_only(200), kwargs=catalog),
     "indicators:framework_retire": Probe(admin_only(200), kwargs=catalog),
     "indicators:framework_new_draft": Probe(admin_only(200), kwargs=catalog),
+    "indicators:framework_oscal_import": Probe(admin_only(200)),
+    "indicators:framework_oscal_export": Probe(expect(200), kwargs=catalog),
+    "indicators:framework_excel_import": Probe(admin_only(200)),
+    "indicators:framework_excel_export": Probe(expect(200), kwargs=catalog),
     # --- The REST API: 401 to anonymous requests (the token scheme names itself in
     # WWW-Authenticate), 403 to roles never granted the action, 404 for objects not theirs.
     "api_schema": Probe(everyone(200)),
@@ -720,6 +731,19 @@ PROBES: dict[str, Probe] = {
     "reports_api:ranking_detail": Probe(everyone(200), kwargs=ranking),
     "reports_api:ranking_version": Probe(
         everyone(200), kwargs=lambda w: {**ranking(w), "version": w.ranking.version}
+    ),
+    "reports_api:assessment_oscal": Probe(
+        expect(
+            404,
+            anonymous=401,
+            vendor_a=200,
+            owner=200,
+            assessor=200,
+            admin=200,
+            auditor=403,
+            security=403,
+        ),
+        kwargs=done,
     ),
     "reports_api:verify": Probe(
         everyone(200), kwargs=lambda w: {"code": w.report.verification_code}

@@ -49,7 +49,9 @@ def test_another_vendor_reaches_no_score_or_report_whatever_ids_it_tries(
     }
     last_report = Report.objects.aggregate(m=Max("pk"))["m"]
     last_assessment = Assessment.objects.aggregate(m=Max("pk"))["m"]
-    for pk in range(1, max(last_report, last_assessment) + 3):
+    # Every id around the real ones (ids keep growing over the suite: not from 1).
+    low = min(issued.pk, issued.assessment_id)
+    for pk in range(max(1, low - 30), max(last_report, last_assessment) + 30):
         for url in (
             f"{API}/reports/{pk}/",
             f"{API}/reports/{pk}/download/",

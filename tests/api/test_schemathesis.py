@@ -45,7 +45,7 @@ CHECKS = ",".join(
         "unsupported_method",
     ]
 )
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 SEED = "20261202"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
